@@ -1,0 +1,7 @@
+# HC_SANITIZE=ON builds everything with ASan + UBSan; any report aborts the test.
+option(HC_SANITIZE "Build with AddressSanitizer and UndefinedBehaviorSanitizer" OFF)
+if(HC_SANITIZE)
+  add_compile_options(-fsanitize=address,undefined -fno-sanitize-recover=all
+                      -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=address,undefined)
+endif()

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "hc-error.h"
+
+/* Largest input file any parser accepts; bigger is an error, never a truncation. */
+#define HC_FILE_MAX (16u * 1024u * 1024u)
+
+/*
+ * Reads a whole regular file (refusing directories, FIFOs and devices) into a
+ * NUL-terminated buffer.  Returns 0 or -errno with err set to "path: why".
+ */
+int hc_read_file(const char *path, char **ret, size_t *ret_len, struct hc_error *err);
+
+/*
+ * Replaces path atomically: writes a temp file in the same directory, fsyncs
+ * it, renames it over path and fsyncs the directory.  A crash at any point
+ * leaves either the old or the new file, never a torn one.
+ */
+int hc_write_file_atomic(const char *path, const char *data, size_t len, mode_t mode,
+                         struct hc_error *err);
