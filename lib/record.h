@@ -66,9 +66,11 @@ struct hc_record_set {
 };
 
 void hc_record_set_done(struct hc_record_set *set);
-/* Appends (taking ownership); -EEXIST with err set when the host name is taken. */
+/* Appends, taking ownership; call hc_record_set_sort() after the last add. */
 int hc_record_set_add(struct hc_record_set *set, struct hc_record *r, struct hc_error *err);
-void hc_record_set_sort(struct hc_record_set *set);
+/* Sorts by host; -EEXIST with err naming both files when a host is recorded twice. */
+int hc_record_set_sort(struct hc_record_set *set, struct hc_error *err);
+/* Binary search; the set must be sorted. */
 const struct hc_record *hc_record_set_find(const struct hc_record_set *set, const char *host);
 /*
  * Loads every *.json in dir (sorted by file name), validating each; any bad
