@@ -3,7 +3,8 @@
 
 #include "hc-error.h"
 
-static void append_vformat(struct hc_error *e, size_t at, const char *fmt, va_list ap)
+__attribute__((format(printf, 3, 0))) static void append_vformat(struct hc_error *e, size_t at,
+                                                               const char *fmt, va_list ap)
 {
         if (at >= sizeof(e->text))
                 return;

@@ -1,0 +1,19 @@
+#!/bin/bash
+# The whole test suite: set-up, then every tier through ctest (unit, fuzz corpus
+# replays, the arm64 lab on real kernels), then a short libFuzzer run of every
+# target, then the unit and fuzz tiers again under ASan + UBSan.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+bash scripts/setup.sh
+
+echo "== ctest (default build)"
+ctest --preset default -j2
+
+echo "== libFuzzer: a short run of every target"
+bash scripts/fuzz.sh "${HC_FUZZ_SECONDS:-20}"
+
+echo "== ctest under ASan + UBSan (unit and fuzz tiers)"
+cmake --preset asan >/dev/null
+cmake --build --preset asan -j"$(nproc)"
+ctest --preset asan -j2 -LE lab
