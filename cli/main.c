@@ -63,7 +63,13 @@ static void print_usage_line(FILE *f, const struct hc_cmd *cmd)
         fprintf(f, "hypercallctl %s", cmd->name);
         for (int i = 0; cmd->opts && cmd->opts[i].name; i++) {
                 const struct hc_opt *o = &cmd->opts[i];
-                fprintf(f, " %s--%s%s%s%s%s", o->required ? "" : "[", o->name, o->arg ? " " : "",
+                char flag[64];
+
+                if (o->short_name)
+                        snprintf(flag, sizeof(flag), "-%c", o->short_name);
+                else
+                        snprintf(flag, sizeof(flag), "--%s", o->name);
+                fprintf(f, " %s%s%s%s%s%s", o->required ? "" : "[", flag, o->arg ? " " : "",
                         o->arg ?: "", o->required ? "" : "]", o->type == HC_OT_LIST ? "..." : "");
         }
         if (cmd->args)
@@ -260,6 +266,11 @@ static enum hc_exit run_command(const struct hc_cmd *cmd, int argc, char **argv)
         struct hc_invocation inv = {0};
         enum hc_exit e;
 
+        for (int i = 0; i < argc && strcmp(argv[i], "--") != 0; i++)
+                if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+                        print_command_help(cmd);
+                        return HC_EXIT_OK;
+                }
         if (invocation_alloc(&inv, cmd, argc) < 0) {
                 invocation_done(&inv);
                 return hc_cli_fail(HC_EXIT_UNDECIDED, "out of memory");
