@@ -188,14 +188,29 @@ uint32_t hc_psci_version_get(size_t n)
         return psci_versions[n];
 }
 
+/* A decimal component of at most three digits; *end is left after it. */
+static int parse_component(const char *s, const char **end, unsigned *ret)
+{
+        unsigned v = 0;
+        size_t n = 0;
+
+        while (s[n] >= '0' && s[n] <= '9' && n < 3)
+                v = v * 10 + (unsigned)(s[n++] - '0');
+        if (n == 0 || (s[n] >= '0' && s[n] <= '9'))
+                return -EINVAL;
+        *end = s + n;
+        *ret = v;
+        return 0;
+}
+
 int hc_psci_parse(const char *s, uint32_t *ret)
 {
         unsigned major, minor;
-        int end = 0;
+        const char *p;
 
         assert(s);
-        if (sscanf(s, "%3u.%3u%n", &major, &minor, &end) != 2 || s[end] != '\0' ||
-            !(s[0] >= '0' && s[0] <= '9'))
+        if (parse_component(s, &p, &major) < 0 || *p != '.' ||
+            parse_component(p + 1, &p, &minor) < 0 || *p != '\0')
                 return -EINVAL;
         if (!psci_known((uint64_t)major << 16 | minor))
                 return -ERANGE;

@@ -61,8 +61,9 @@ static inline void closep(int *fd)
 }
 
 /* Defines funcp(type *) that calls func(*p) when *p is set. */
+/* type is a type name and cannot be parenthesized, hence the NOLINT. */
 #define HC_DEFINE_CLEANUP(type, func)                                                              \
-        static inline void func##p(type *p)                                                        \
+        static inline void func##p(type *p) /* NOLINT(bugprone-macro-parentheses) */          \
         {                                                                                          \
                 if (*p)                                                                            \
                         func(*p);                                                                  \

@@ -82,7 +82,7 @@ int hc_json_check_keys(json_object *o, const char *const *allowed, size_t n, con
 int hc_json_get_string(json_object *o, const char *key, bool nullable, const char **ret,
                        const char *origin, struct hc_error *err)
 {
-        json_object *v;
+        json_object *v = NULL;
 
         if (!json_object_object_get_ex(o, key, &v))
                 return hc_error_field(err, EINVAL, origin, key, "missing");
@@ -100,7 +100,7 @@ int hc_json_get_string(json_object *o, const char *key, bool nullable, const cha
 int hc_json_dup_string(json_object *o, const char *key, bool nullable, char **ret,
                        const char *origin, struct hc_error *err)
 {
-        const char *s;
+        const char *s = NULL;
         int k;
 
         k = hc_json_get_string(o, key, nullable, &s, origin, err);

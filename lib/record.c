@@ -415,7 +415,7 @@ int hc_record_set_add(struct hc_record_set *set, struct hc_record *r, struct hc_
 
         assert(set);
         assert(r);
-        grown = reallocarray(set->records, set->n + 1, sizeof(*grown));
+        grown = reallocarray(set->records, set->n + 1, sizeof(struct hc_record *));
         if (!grown)
                 return hc_error_set(err, ENOMEM, "out of memory");
         set->records = grown;
