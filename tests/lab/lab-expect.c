@@ -2,7 +2,7 @@
 /*
  * lab-expect: checks the host records that real Debian arm64 kernels produced in
  * the lab tier (run-probe-tier.sh) against the values measured in
- * docs/kvm-abi.md §9, through the project's own reader (hc_record_load()).
+ * kvm-abi.md §9, through the project's own reader (hc_record_load()).
  *
  * Usage: lab-expect RECORDS_DIR [TEST]   (no TEST: all; --list: names)
  *

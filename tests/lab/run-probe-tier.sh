@@ -5,7 +5,7 @@
 #   2. build-probe.sh    static arm64 hypercallctl (preset aarch64)
 #   3. build-initramfs.sh
 #   4. boot.sh           every kernel x CPU model, one after the other, one record each
-#   5. lab-expect        the records against docs/kvm-abi.md §9 (skipped by --no-check,
+#   5. lab-expect        the records against kvm-abi.md §9 (skipped by --no-check,
 #                        which ctest uses: there each check is its own test)
 #
 # CPU models are chosen for their different workaround levels (WA1/WA2/WA3):
