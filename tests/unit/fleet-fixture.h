@@ -22,7 +22,7 @@
 #define FX_PROBED_AT_UNIX 1795514400
 #define FX_NOW            (FX_PROBED_AT_UNIX + 3600)
 
-static size_t fx_reg(const char *name)
+static inline size_t fx_reg(const char *name)
 {
         int i = hc_catalog_find(name);
 
@@ -30,18 +30,18 @@ static size_t fx_reg(const char *name)
         return (size_t)i;
 }
 
-static void fx_set(struct hc_record *r, const char *name, uint64_t value)
+static inline void fx_set(struct hc_record *r, const char *name, uint64_t value)
 {
         r->regs[fx_reg(name)] = (struct hc_reg_state){.present = true, .value = value};
 }
 
-static void fx_absent(struct hc_record *r, const char *name)
+static inline void fx_absent(struct hc_record *r, const char *name)
 {
         r->regs[fx_reg(name)] = (struct hc_reg_state){.present = false};
 }
 
 /* WA1/WA2/WA3 levels per -cpu model and kernel (§9). */
-static void fx_workarounds(struct hc_record *r, const char *kernel, const char *cpu)
+static inline void fx_workarounds(struct hc_record *r, const char *kernel, const char *cpu)
 {
         static const struct {
                 const char *cpu;
@@ -70,7 +70,7 @@ static void fx_workarounds(struct hc_record *r, const char *kernel, const char *
 }
 
 /* A host as probed: kernel "5.10", "6.1", "6.12" or "7.3"; cpu a -cpu model of §9. */
-static struct hc_record *fx_host(const char *host, const char *kernel, const char *cpu)
+static inline struct hc_record *fx_host(const char *host, const char *kernel, const char *cpu)
 {
         static const struct {
                 const char *kernel, *release;
@@ -117,7 +117,7 @@ static struct hc_record *fx_host(const char *host, const char *kernel, const cha
         return r;
 }
 
-static void fx_add(struct hc_record_set *set, struct hc_record *r)
+static inline void fx_add(struct hc_record_set *set, struct hc_record *r)
 {
         struct hc_error err = {0};
 
@@ -125,7 +125,7 @@ static void fx_add(struct hc_record_set *set, struct hc_record *r)
         HC_ASSERT(hc_record_set_sort(set, &err) == 0, "%s", err.text);
 }
 
-static void fx_policy(struct hc_policy_set *set, const char *text)
+static inline void fx_policy(struct hc_policy_set *set, const char *text)
 {
         struct hc_policy *p = NULL;
         struct hc_error err = {0};
@@ -137,7 +137,7 @@ static void fx_policy(struct hc_policy_set *set, const char *text)
 }
 
 /* A policy for pool with include glob and extra YAML lines appended. */
-static void fx_pool(struct hc_policy_set *set, const char *pool, const char *glob,
+static inline void fx_pool(struct hc_policy_set *set, const char *pool, const char *glob,
                     const char *extra)
 {
         char text[2048];
@@ -148,7 +148,7 @@ static void fx_pool(struct hc_policy_set *set, const char *pool, const char *glo
         fx_policy(set, text);
 }
 
-static struct hc_baseline *fx_compute_at(const struct hc_record_set *records,
+static inline struct hc_baseline *fx_compute_at(const struct hc_record_set *records,
                                          const struct hc_policy_set *policies, const char *pool,
                                          int64_t now)
 {
@@ -161,13 +161,13 @@ static struct hc_baseline *fx_compute_at(const struct hc_record_set *records,
         return b;
 }
 
-static struct hc_baseline *fx_compute(const struct hc_record_set *records,
+static inline struct hc_baseline *fx_compute(const struct hc_record_set *records,
                                       const struct hc_policy_set *policies)
 {
         return fx_compute_at(records, policies, NULL, FX_NOW);
 }
 
-static const struct hc_pool_result *fx_find(const struct hc_baseline *b, const char *pool)
+static inline const struct hc_pool_result *fx_find(const struct hc_baseline *b, const char *pool)
 {
         const struct hc_pool_result *p = hc_baseline_find(b, pool);
 
@@ -175,7 +175,7 @@ static const struct hc_pool_result *fx_find(const struct hc_baseline *b, const c
         return p;
 }
 
-static const struct hc_service_result *fx_service(const struct hc_pool_result *p, const char *name)
+static inline const struct hc_service_result *fx_service(const struct hc_pool_result *p, const char *name)
 {
         int s = hc_service_find(name);
 
@@ -184,7 +184,7 @@ static const struct hc_service_result *fx_service(const struct hc_pool_result *p
 }
 
 /* Host names of a list, comma-separated, for one-line assertions. */
-static const char *fx_names(const struct hc_record *const *hosts, size_t n)
+static inline const char *fx_names(const struct hc_record *const *hosts, size_t n)
 {
         static char buf[1024];
         size_t at = 0;
@@ -196,7 +196,7 @@ static const char *fx_names(const struct hc_record *const *hosts, size_t n)
         return buf;
 }
 
-static const char *fx_issue_hosts(const struct hc_issue *it)
+static inline const char *fx_issue_hosts(const struct hc_issue *it)
 {
         static char buf[1024];
         size_t at = 0;
@@ -209,7 +209,7 @@ static const char *fx_issue_hosts(const struct hc_issue *it)
 }
 
 /* The first issue with this code, or NULL. */
-static const struct hc_issue *fx_issue(const struct hc_issue *list, size_t n, const char *code)
+static inline const struct hc_issue *fx_issue(const struct hc_issue *list, size_t n, const char *code)
 {
         for (size_t i = 0; i < n; i++)
                 if (strcmp(list[i].code, code) == 0)
@@ -222,7 +222,7 @@ static const struct hc_issue *fx_issue(const struct hc_issue *list, size_t n, co
  * in the environment the golden file is rewritten instead; on a mismatch the
  * test prints `diff -u golden observed` and fails.
  */
-static void fx_golden(const char *rel, const char *text)
+static inline void fx_golden(const char *rel, const char *text)
 {
         const char *path = hc_test_data(rel);
         char golden_path[4096], observed[] = "/tmp/hc-golden-XXXXXX";
