@@ -588,6 +588,8 @@ int main(int argc, char **argv)
 {
         int rc = EXIT_SUCCESS;
 
+        /* Results and failures interleave in order even when both go to one pipe. */
+        setvbuf(stdout, NULL, _IOLBF, 0);
         if (argc == 2 && strcmp(argv[1], "--list") == 0) {
                 for (size_t t = 0; t < n_tests; t++)
                         puts(tests[t].name);

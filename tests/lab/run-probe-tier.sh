@@ -16,7 +16,7 @@
 # Environment: HC_LAB_KERNELS, HC_LAB_CPUS (space-separated) narrow the matrix;
 # HC_LAB_RECORDS is where records go (default build-aarch64/lab/records, emptied
 # first so no stale record can pass for a new one); HC_LAB_EXPECT is the checker
-# binary (default: build/tests/lab/lab-expect, built if missing).
+# binary (default: built from this tree in build-aarch64/lab/host-build).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -84,15 +84,21 @@ print_table() {
         printf '\nboot s: qemu start to /init (host clock); probe s: hypercallctl probe (guest uptime); total s: qemu start to power-off\n\n'
 }
 
+# The checker runs on this machine, so it is a host build: a private one under $WORK,
+# so the tier neither depends on nor disturbs whatever build/ holds.
 find_checker() {
-        local exe=${HC_LAB_EXPECT:-$REPO/build/tests/lab/lab-expect}
-        if [[ ! -x $exe && -z ${HC_LAB_EXPECT:-} ]]; then
-                log "building lab-expect (preset default)"
-                [[ -f $REPO/build/CMakeCache.txt ]] || (cd "$REPO" && cmake --preset default >/dev/null)
-                cmake --build "$REPO/build" --target lab-expect >/dev/null
+        local dir=$WORK/host-build
+        if [[ -n ${HC_LAB_EXPECT:-} ]]; then
+                [[ -x $HC_LAB_EXPECT ]] || die "HC_LAB_EXPECT=$HC_LAB_EXPECT is not executable"
+                echo "$HC_LAB_EXPECT"
+                return
         fi
-        [[ -x $exe ]] || die "no checker at $exe"
-        echo "$exe"
+        log "building lab-expect in $dir"
+        mkdir -p "$dir"
+        { cmake -S "$REPO" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHC_BUILD_BENCH=OFF &&
+                cmake --build "$dir" --target lab-expect -- -j"$(nproc)"; } >"$dir.log" 2>&1 ||
+                { tail -30 "$dir.log" >&2; die "building lab-expect failed (full log: $dir.log)"; }
+        echo "$dir/tests/lab/lab-expect"
 }
 
 main() {
