@@ -414,6 +414,19 @@ static int merge_services(struct hc_pool_result *p)
         return 0;
 }
 
+/* Marks a pool refused once every rule has had its say; again after more errors. */
+static void settle(struct hc_pool_result *p)
+{
+        p->refused = p->n_errors > 0;
+        for (size_t s = 0; s < hc_service_count(); s++) {
+                struct hc_service_result *sr = &p->services[s];
+
+                if (p->refused && sr->why == HC_WHY_NONE)
+                        sr->why = HC_WHY_REFUSED;
+                sr->exposed = sr->why == HC_WHY_NONE;
+        }
+}
+
 int hc_pool_compute(const struct hc_policy *policy, const struct hc_record *const *members,
                     size_t n_members, int64_t now, struct hc_pool_result *ret)
 {
@@ -455,24 +468,12 @@ int hc_pool_compute(const struct hc_policy *policy, const struct hc_record *cons
         k = merge_services(&p);
         if (k < 0)
                 goto fail;
+        settle(&p);
         *ret = p;
         return 0;
 fail:
         hc_pool_result_done(&p);
         return k;
-}
-
-/* Marks a pool refused once every rule has had its say. */
-static void settle(struct hc_pool_result *p)
-{
-        p->refused = p->n_errors > 0;
-        for (size_t s = 0; s < hc_service_count(); s++) {
-                struct hc_service_result *sr = &p->services[s];
-
-                if (p->refused && sr->why == HC_WHY_NONE)
-                        sr->why = HC_WHY_REFUSED;
-                sr->exposed = sr->why == HC_WHY_NONE;
-        }
 }
 
 bool hc_pool_vm_value(const struct hc_pool_result *p, const struct hc_record *host, size_t i,
