@@ -37,7 +37,7 @@ run_qemu() { # kernel append console-file
                 -M virt,virtualization=on,gic-version=3 -cpu "$CPU" -accel tcg \
                 -m 1024 -smp 1 -nographic -no-reboot \
                 -kernel "$1" -initrd "$INITRD" -append "$2" </dev/null 2>&1 |
-                while IFS= read -r line; do
+                while IFS= read -r line || [[ -n $line ]]; do
                         us=$((${EPOCHREALTIME/./} - t0))
                         printf '%d.%03d %s\n' $((us / 1000000)) $((us / 1000 % 1000)) "${line%$'\r'}"
                 done >"$3"
