@@ -185,7 +185,11 @@ static char *read_midr(const char *sysfs)
         return out;
 }
 
-/* KVM says how it initialised only in the kernel log; unknown stays null. */
+/*
+ * KVM says how it initialised only in the kernel log; unknown stays null.
+ * Most specific first: "VHE mode initialized" is also the tail of "Hyp nVHE
+ * mode initialized", so the plain VHE line is matched with its "]: " prefix.
+ */
 static char *read_kvm_mode(void)
 {
         static const struct {
@@ -193,9 +197,10 @@ static char *read_kvm_mode(void)
         } modes[] = {
                 {"Protected nVHE mode initialized", "protected"},
                 {"Protected hVHE mode initialized", "protected"},
-                {"VHE mode initialized", "vhe"},
                 {"Hyp nVHE mode initialized", "nvhe"},
+                {"Hyp hVHE mode initialized", "hvhe"},
                 {"Hyp mode initialized", "nvhe"},
+                {"]: VHE mode initialized", "vhe"},
         };
         int size = klogctl(10 /* SYSLOG_ACTION_SIZE_BUFFER */, NULL, 0);
         _cleanup_free_ char *buf = NULL;
