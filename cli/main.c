@@ -17,6 +17,10 @@
 
 static const struct hc_cmd *const groups[] = {
         hc_cmds_host,
+#ifndef HC_PROBE_ONLY
+        hc_cmds_fleet,
+        hc_cmds_check,
+#endif
 };
 
 static const char exit_status_text[] =

@@ -165,6 +165,47 @@ static int diff_registers(const struct hc_pool_result *a, const struct hc_pool_r
         return k;
 }
 
+static size_t count_present(const struct hc_pool_result *p, size_t i)
+{
+        size_t n = 0;
+
+        for (size_t h = 0; h < p->n_hosts; h++)
+                n += p->hosts[h]->regs[i].present;
+        return n;
+}
+
+/*
+ * A register on some hosts but not all travels with VMs started where it
+ * exists and fails their migration to the rest (kvm-abi.md §8, the BMAP_2
+ * breakage of field-notes §2.1): a change that creates such a split narrows.
+ */
+static int diff_presence(const struct hc_pool_result *a, const struct hc_pool_result *b,
+                         struct hc_pool_diff *d)
+{
+        int k = 0;
+
+        for (size_t i = 0; i < hc_catalog_count() && k == 0; i++) {
+                const struct hc_register *reg = hc_catalog_get(i);
+                size_t na = count_present(a, i), nb = count_present(b, i);
+                bool split_a = na > 0 && na < a->n_hosts, split_b = nb > 0 && nb < b->n_hosts;
+                char subject[128], before[64], after[64];
+
+                if (split_a == split_b || b->n_hosts == 0)
+                        continue;
+                snprintf(subject, sizeof(subject), "%s presence", reg->name);
+                snprintf(before, sizeof(before), "%zu of %zu hosts", na, a->n_hosts);
+                snprintf(after, sizeof(after), "%zu of %zu hosts", nb, b->n_hosts);
+                k = split_b ? add_change(d, subject, before, after, true,
+                                         "%s would exist on only %zu of %zu hosts: VMs started "
+                                         "where it exists could not migrate to the others",
+                                         reg->name, nb, b->n_hosts)
+                            : add_change(d, subject, before, after, false,
+                                         "%s would be on %s host: no longer a migration barrier",
+                                         reg->name, nb == 0 ? "no" : "every");
+        }
+        return k;
+}
+
 /* Offered to VMs as far as members and policy go (a refused pool is a separate change). */
 static bool offered(const struct hc_service_result *sr)
 {
@@ -216,6 +257,7 @@ int hc_pool_diff(const struct hc_pool_result *before, const struct hc_pool_resul
                                          "the pool would no longer be refused");
         k = k ?: diff_hosts(before, after, &d);
         k = k ?: diff_registers(before, after, &d);
+        k = k ?: diff_presence(before, after, &d);
         k = k ?: diff_services(before, after, &d);
         if (k < 0) {
                 hc_pool_diff_done(&d);

@@ -7,7 +7,8 @@
  * A change *narrows* the pool when VMs under the old baseline would lose
  * something: a service, PSCI version, a pushed register or bits of it, a
  * workaround floor (a less protected host joins: VMs from the others cannot
- * move to it), or the pool becomes refused.
+ * move to it), a register now on only some hosts (VMs started where it exists
+ * cannot move to the others), or the pool becomes refused.
  *
  * hypercall.what-if/v1:
  *   {"schema", "pool", "narrows", "changes": [{"subject", "before", "after",

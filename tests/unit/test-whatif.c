@@ -57,15 +57,27 @@ static const char *subjects(const struct hc_pool_diff *d, bool narrowing_only)
         return buf;
 }
 
-HC_TEST(whatif__equal_or_newer_host_does_not_narrow)
+HC_TEST(whatif__equal_host_does_not_narrow)
+{
+        _cleanup_(wi_fx_done) struct wi_fx f = {0};
+
+        try_join(&f, fx_host("web-03", "6.12", "neoverse-n1"));
+        HC_ASSERT(!f.diff.narrows, "a 6.12 host offers what 6.1 does: %s", subjects(&f.diff, true));
+        HC_ASSERT_STREQ(subjects(&f.diff, false), "host web-03");
+        HC_ASSERT_STREQ(f.diff.changes[0].message,
+                        "web-03 (6.12.117+deb12-arm64) joins as member");
+}
+
+/* A 7.3 host offers more, but brings VENDOR_HYP_BMAP_2: its VMs could not come back (§10.3). */
+HC_TEST(whatif__register_on_only_some_hosts_narrows)
 {
         _cleanup_(wi_fx_done) struct wi_fx f = {0};
 
         try_join(&f, fx_host("web-03", "7.3", "neoverse-n1"));
-        HC_ASSERT(!f.diff.narrows, "a 7.3 host offers everything 6.1 does: %s",
-                  subjects(&f.diff, true));
-        HC_ASSERT_STREQ(subjects(&f.diff, false), "host web-03");
-        HC_ASSERT_STREQ(f.diff.changes[0].message, "web-03 (7.3.4+deb13-arm64) joins as member");
+        HC_ASSERT_STREQ(subjects(&f.diff, true), "VENDOR_HYP_BMAP_2 presence");
+        HC_ASSERT_STREQ(f.diff.changes[1].message,
+                        "VENDOR_HYP_BMAP_2 would exist on only 1 of 3 hosts: VMs started where it "
+                        "exists could not migrate to the others");
 }
 
 HC_TEST(whatif__host_lacking_service_narrows)
@@ -88,8 +100,8 @@ HC_TEST(whatif__lower_psci_and_floor_narrow)
 
         fx_set(c, "PSCI_VERSION", 0x10000);
         try_join(&f, c);
-        HC_ASSERT_STREQ(subjects(&f.diff, true),
-                        "PSCI_VERSION,SMCCC_ARCH_WORKAROUND_1,SMCCC_ARCH_WORKAROUND_3");
+        HC_ASSERT_STREQ(subjects(&f.diff, true), "PSCI_VERSION,SMCCC_ARCH_WORKAROUND_1,"
+                                                 "SMCCC_ARCH_WORKAROUND_3,VENDOR_HYP_BMAP_2 presence");
 }
 
 HC_TEST(whatif__legacy_host_refuses_pool)
