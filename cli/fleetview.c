@@ -162,7 +162,7 @@ static void print_rows(json_object *arr, const char *k1, const char *k2, const c
         for (size_t i = 0; arr && i < json_object_array_length(arr); i++) {
                 json_object *e = json_object_array_get_idx(arr, i);
 
-                printf("  %-20s %-24s %s\n", str(e, k1), str(e, k2), str(e, k3));
+                printf("  %-28s %-10s %s\n", str(e, k1), str(e, k2), str(e, k3));
         }
 }
 
