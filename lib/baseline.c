@@ -30,16 +30,20 @@ const char *hc_why_to_string(enum hc_why why)
 
 struct host_list {
         const struct hc_record **v;
-        size_t n;
+        size_t n, cap;
 };
 
 static int host_list_add(struct host_list *l, const struct hc_record *r)
 {
-        const struct hc_record **grown = reallocarray(l->v, l->n + 1, sizeof(*grown));
+        if (l->n == l->cap) {
+                size_t cap = l->cap ? l->cap * 2 : 16;
+                const struct hc_record **grown = reallocarray(l->v, cap, sizeof(*grown));
 
-        if (!grown)
-                return -ENOMEM;
-        l->v = grown;
+                if (!grown)
+                        return -ENOMEM;
+                l->v = grown;
+                l->cap = cap;
+        }
         l->v[l->n++] = r;
         return 0;
 }
