@@ -22,6 +22,7 @@ static enum hc_exit cmd_baseline(struct hc_invocation *inv)
 {
         _cleanup_(hc_fleet_inputs_done) struct hc_fleet_inputs in = {0};
         _cleanup_(hc_baseline_freep) struct hc_baseline *b = NULL;
+        _cleanup_(json_object_putp) json_object *doc = NULL;
         enum hc_exit e;
         bool refused = false;
 
@@ -33,8 +34,8 @@ static enum hc_exit cmd_baseline(struct hc_invocation *inv)
                 return e;
         for (size_t i = 0; i < b->n_pools; i++)
                 refused |= b->pools[i].refused;
-        return hc_cli_output(inv, hc_baseline_to_json(b), hc_print_baseline_table,
-                             refused ? HC_EXIT_NO : HC_EXIT_OK);
+        doc = hc_baseline_to_json(b);
+        return hc_cli_output(inv, doc, hc_print_baseline_table, refused ? HC_EXIT_NO : HC_EXIT_OK);
 }
 
 /* ---- explain --------------------------------------------------------------------------- */
@@ -305,7 +306,7 @@ static enum hc_exit cmd_lint(struct hc_invocation *inv)
         if (bad > 0)
                 return hc_cli_fail(HC_EXIT_INVALID_INPUT, "lint: %zu problem%s", bad,
                                    bad == 1 ? "" : "s");
-        return hc_cli_output(inv, json_object_get(doc), print_lint, HC_EXIT_OK);
+        return hc_cli_output(inv, doc, print_lint, HC_EXIT_OK);
 }
 
 /* ---- tables ---------------------------------------------------------------------------- */
