@@ -364,7 +364,8 @@ const struct hc_cmd hc_cmds_fleet[] = {
          .summary = "a pool's baseline before and after adding, removing or re-probing hosts",
          .description = "Applies --remove, then --replace, then --add to the fleet and prints the\n"
                         "difference.  Exit 1 when the change narrows the pool (a service, PSCI\n"
-                        "version, pushed bits or a workaround floor lost, or the pool refused).\n"
+                        "version, pushed bits or a workaround floor lost, a register left on only\n"
+                        "some hosts, or the pool refused).\n"
                         "--json prints hypercall.what-if/v1."},
         {.name = "matrix", .handler = cmd_matrix, .opts = opts_pool_read, .max_args = 0,
          .summary = "the migration matrix between a pool's kernel classes",
