@@ -397,7 +397,7 @@ static int merge_services(struct hc_pool_result *p)
                 }
                 if (mode == HC_SERVICE_DENY)
                         sr->why = HC_WHY_POLICY;
-                else if (sr->n_lacking > 0 || !p->has_value[ri])
+                else if (sr->n_lacking > 0)
                         sr->why = HC_WHY_LACKING;
                 else
                         sr->why = HC_WHY_NONE;

@@ -151,13 +151,18 @@ static int explain_service(const struct hc_pool_result *p, size_t s, json_object
                                   : 0);
                 break;
         case HC_WHY_REFUSED:
-                k = k ?: (asprintf(&summary,
-                                   "%s is offered by all %zu hosts, but pool %s is refused, so "
-                                   "nothing is exposed: %s",
-                                   svc->name, p->n_hosts, p->policy->pool,
-                                   p->n_errors ? p->errors[0].message : "") < 0
+                k = k ?: (p->n_hosts > 0
+                                  ? asprintf(&summary,
+                                             "%s is offered by all %zu hosts, but pool %s is "
+                                             "refused, so nothing is exposed: %s",
+                                             svc->name, p->n_hosts, p->policy->pool,
+                                             p->n_errors ? p->errors[0].message : "")
+                                  : asprintf(&summary,
+                                             "%s is not exposed: pool %s is refused: %s",
+                                             svc->name, p->policy->pool,
+                                             p->n_errors ? p->errors[0].message : "")) < 0
                                   ? -ENOMEM
-                                  : 0);
+                                  : 0;
                 break;
         }
         k = k ?: add(o, "summary", json_object_new_string(summary));

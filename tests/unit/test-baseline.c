@@ -286,6 +286,8 @@ HC_TEST(baseline__only_legacy_members_refuse_as_empty)
         e = fx_issue(fx_find(f.b, "ghost")->errors, fx_find(f.b, "ghost")->n_errors, "no_members");
         HC_ASSERT(e, "a pool matching no record is refused");
         HC_ASSERT_STREQ(e->message, "no host record matches members.include");
+        HC_ASSERT_INTEQ(fx_service(fx_find(f.b, "ghost"), "trng")->why, HC_WHY_REFUSED);
+        HC_ASSERT_INTEQ(fx_service(fx_find(f.b, "ghost"), "trng")->n_lacking, 0);
 }
 
 HC_TEST(baseline__unknown_registers_refuse_or_warn)
