@@ -150,7 +150,9 @@ static enum hc_exit scenario_build(const struct hc_invocation *inv, const struct
                 if (i < n_rm)
                         continue;
                 e = scenario_load(s, strchr(arg, '=') + 1, &r);
-                e = e ?: scenario_put(s, r, "--replace");
+                if (e != HC_EXIT_OK || !r)
+                        return e ?: HC_EXIT_UNDECIDED;
+                e = scenario_put(s, r, "--replace");
                 if (e != HC_EXIT_OK)
                         return e;
         }
@@ -158,7 +160,9 @@ static enum hc_exit scenario_build(const struct hc_invocation *inv, const struct
                 struct hc_record *r = NULL;
 
                 e = scenario_load(s, adds[i], &r);
-                e = e ?: scenario_put(s, r, "--add");
+                if (e != HC_EXIT_OK || !r)
+                        return e ?: HC_EXIT_UNDECIDED;
+                e = scenario_put(s, r, "--add");
                 if (e != HC_EXIT_OK)
                         return e;
         }

@@ -762,20 +762,20 @@ static int read_document(struct reader *r, struct hc_policy *p)
 struct hc_policy *hc_policy_new(void)
 {
         size_t n = hc_service_count();
-        _cleanup_(hc_policy_freep) struct hc_policy *p = calloc(1, sizeof(*p));
+        struct hc_policy *p = calloc(1, sizeof(*p));
 
         if (!p)
                 return NULL;
         p->services = calloc(n ? n : 1, sizeof(*p->services));
         p->service_pos = calloc(n ? n : 1, sizeof(*p->service_pos));
         if (!p->services || !p->service_pos)
-                return NULL;
+                return hc_policy_free(p);
         for (size_t i = 0; i < n; i++)
                 p->services[i] = hc_service_get(i, NULL)->default_deny ? HC_SERVICE_DENY
                                                                        : HC_SERVICE_AUTO;
         p->legacy_hosts = HC_LEGACY_REFUSE;
         p->unknown_registers = HC_UNKNOWN_REFUSE;
-        return TAKE_PTR(p);
+        return p;
 }
 
 void hc_policy_strv_free(char **v, size_t n)
@@ -894,6 +894,9 @@ int hc_policy_set_add(struct hc_policy_set *set, struct hc_policy *p, struct hc_
 {
         struct hc_policy **grown;
 
+        assert(set);
+        if (!p || !p->pool)
+                return hc_error_set(err, EINVAL, "a policy without a pool name");
         for (size_t i = 0; i < set->n; i++)
                 if (strcmp(set->policies[i]->pool, p->pool) == 0)
                         return hc_error_at(err, EEXIST, p->origin, p->pool_pos.line,
