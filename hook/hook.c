@@ -479,7 +479,7 @@ static int read_pid(const char *dom, pid_t *ret)
 /* 1 mapped, 0 not, -errno when the maps cannot be read. */
 static int shim_mapped(pid_t pid)
 {
-        _cleanup_free_ char *path = NULL, *maps = NULL;
+        _cleanup_free_ char *path = NULL;
         char real[PATH_MAX];
         const char *want = realpath(HC_HOOK_SHIM, real) ? real : HC_HOOK_SHIM;
         FILE *f;
