@@ -339,6 +339,8 @@ json_object *hc_matrix_to_json(const struct hc_pool_result *pool)
                 json_object *cj = class_json(&c[i]);
 
                 k = cj ? json_object_array_add(classes, cj) : -ENOMEM;
+                if (k < 0)
+                        json_object_put(cj);
         }
         k = k ?: add(o, "migrations", migrations = json_object_new_array());
         for (size_t i = 0; i < n && k == 0; i++)
