@@ -206,4 +206,7 @@ define() { # NAME POOL DELIVERY
 
 plan_of() { cat "$LAB/hc-run/vm/$(dom_uuid "$1").plan"; }
 qemu_pid() { cat "$LAB/run/qemu/$1.pid"; }
-qemu_log() { cat "$LAB/log/qemu/$1.log"; }
+qemu_log() { # libvirt may still be writing it when virsh returns
+        for _ in $(seq 50); do [ -s "$LAB/log/qemu/$1.log" ] && break; sleep 0.1; done
+        cat "$LAB/log/qemu/$1.log"
+}
