@@ -46,6 +46,7 @@ static void print_probe(json_object *rec)
 static enum hc_exit cmd_probe(struct hc_invocation *inv)
 {
         _cleanup_(hc_record_freep) struct hc_record *rec = NULL;
+        _cleanup_(json_object_putp) json_object *doc = NULL;
         struct hc_probe_options opts = {.host = hc_opt_string(inv, "host")};
         const char *out = hc_opt_string(inv, "output");
         struct hc_error err = {0};
@@ -55,7 +56,8 @@ static enum hc_exit cmd_probe(struct hc_invocation *inv)
         if (out && hc_record_save(rec, out, &err) < 0)
                 return hc_cli_fail(HC_EXIT_UNDECIDED, "probe: %s", hc_error_text(&err));
         /* The probe prints the record itself: it is what `-o FILE` writes. */
-        return hc_cli_output(inv, hc_record_to_json(rec), print_probe, HC_EXIT_OK);
+        doc = hc_record_to_json(rec);
+        return hc_cli_output(inv, doc, print_probe, HC_EXIT_OK);
 }
 
 static int load_argument(const char *path, struct hc_record_set *set, struct hc_error *err)
@@ -89,6 +91,7 @@ static int load_argument(const char *path, struct hc_record_set *set, struct hc_
 static enum hc_exit cmd_show(struct hc_invocation *inv)
 {
         _cleanup_(hc_record_set_done) struct hc_record_set set = {0};
+        _cleanup_(json_object_putp) json_object *doc = NULL;
         struct hc_error err = {0};
 
         for (size_t i = 0; i < inv->n_args; i++)
@@ -96,8 +99,8 @@ static enum hc_exit cmd_show(struct hc_invocation *inv)
                         return hc_cli_fail(HC_EXIT_INVALID_INPUT, "%s", hc_error_text(&err));
         if (hc_record_set_sort(&set, &err) < 0)
                 return hc_cli_fail(HC_EXIT_INVALID_INPUT, "%s", hc_error_text(&err));
-        return hc_cli_output(inv, hosts_document(set.records, set.n), hc_print_hosts_table,
-                             HC_EXIT_OK);
+        doc = hosts_document(set.records, set.n);
+        return hc_cli_output(inv, doc, hc_print_hosts_table, HC_EXIT_OK);
 }
 
 static const struct hc_opt opts_probe[] = {

@@ -415,10 +415,14 @@ int hc_record_set_add(struct hc_record_set *set, struct hc_record *r, struct hc_
 
         assert(set);
         assert(r);
-        grown = reallocarray(set->records, set->n + 1, sizeof(struct hc_record *));
-        if (!grown)
-                return hc_error_set(err, ENOMEM, "out of memory");
-        set->records = grown;
+        /* Capacity doubles at powers of two (from 16): 100k adds must not mean 100k reallocs. */
+        if (set->n == 0 || (set->n >= 16 && (set->n & (set->n - 1)) == 0)) {
+                grown = reallocarray(set->records, set->n ? set->n * 2 : 16,
+                                     sizeof(struct hc_record *));
+                if (!grown)
+                        return hc_error_set(err, ENOMEM, "out of memory");
+                set->records = grown;
+        }
         set->records[set->n++] = r;
         return 0;
 }
