@@ -1,6 +1,7 @@
 #!/bin/bash
-# The main job on the bundled example fleet: set-up, then show what each host
-# of examples/fleet offers (records probed on real arm64 kernels in the lab).
+# The main job on the bundled example fleet: set-up, then what each host of
+# examples/fleet offers (records probed on real arm64 kernels in the lab), the
+# baseline every pool of policies/ gets, and why.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -9,3 +10,17 @@ ctl=build/cli/hypercallctl
 
 echo "== What each host of the example fleet offers (hypercallctl show examples/fleet)"
 "$ctl" show examples/fleet
+
+echo
+echo "== The baseline of each example pool (hypercallctl baseline --records examples/fleet --policies policies)"
+rc=0
+"$ctl" baseline --records examples/fleet --policies policies || rc=$?
+[ "$rc" -le 1 ] || exit "$rc"   # 1: a pool is refused, and the output says why
+
+echo
+echo "== Why web hides ptp, and which hosts limit it (hypercallctl explain --pool web ptp)"
+"$ctl" explain --records examples/fleet --policies policies --pool web ptp
+
+echo
+echo "== Where a VM of pool batch may migrate (hypercallctl matrix --pool batch)"
+"$ctl" matrix --records examples/fleet --policies policies --pool batch || true
