@@ -498,18 +498,21 @@ int hc_baseline_file_save(const struct hc_baseline_file *f, const char *path, st
 
 /* ---- update -------------------------------------------------------------------------------- */
 
+/* Appends a copy of s, keeping the vector NULL-terminated. */
 static int strv_push(char ***v, size_t *n, const char *s)
 {
-        char **grown = reallocarray(*v, *n + 1, sizeof(char *));
+        char **grown = reallocarray(*v, *n + 2, sizeof(char *));
         char *copy;
 
         if (!grown)
                 return -ENOMEM;
         *v = grown;
+        (*v)[*n] = NULL;
         copy = strdup(s);
         if (!copy)
                 return -ENOMEM;
         (*v)[(*n)++] = copy;
+        (*v)[*n] = NULL;
         return 0;
 }
 

@@ -102,7 +102,7 @@ struct hc_baseline_failure {
         const char *reason;
 };
 
-/* What an update changed, for signals and the journal. */
+/* What an update changed, for signals and the journal; each list is NULL-terminated. */
 struct hc_baseline_changes {
         char **changed; /* pools whose values (digest) changed, or that appeared or vanished */
         size_t n_changed;
