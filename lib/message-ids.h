@@ -22,8 +22,13 @@
 #define HC_MID_HOST_QUARANTINED   "2b5de8675acc48a9be7199b186f93052"
 /* A host has a firmware register the catalog does not know. */
 #define HC_MID_UNKNOWN_REGISTER   "c6cf4d6e1e824da69411006ac4fcf433"
-/* The start path refused a VM. */
-#define HC_MID_VM_REFUSED         "a906e0c2479b49ca969797761726ea06"
+/*
+ * A refused VM start is logged once, by the hook that refuses it
+ * (HC_MSGID_VM_START_REFUSED in hook/hook-ids.h); told through
+ * ReportVmRefused(), the daemon emits the VmRefused signal without a second
+ * journal entry.  a906e0c2479b49ca969797761726ea06 was drafted here for the
+ * same event and is retired: never reuse it.
+ */
 /* The shim verified a VM's values after setting them. */
 #define HC_MID_VALUES_VERIFIED    "8764abd9d7344a659dacfdac1a2ad848"
 /* An operator override was used for a VM. */
