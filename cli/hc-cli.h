@@ -63,6 +63,7 @@ struct hc_cmd {
 extern const struct hc_cmd hc_cmds_host[];
 extern const struct hc_cmd hc_cmds_fleet[];
 extern const struct hc_cmd hc_cmds_check[];
+extern const struct hc_cmd hc_cmds_daemon[];
 
 struct hc_invocation {
         const struct hc_cmd *cmd;
@@ -85,7 +86,8 @@ enum hc_exit hc_cli_fail(enum hc_exit code, const char *fmt, ...) _printf_(2, 3)
 
 /*
  * With --json prints doc as one document; otherwise calls print_table(doc).
- * Returns code, or HC_EXIT_UNDECIDED when doc is NULL (out of memory).
+ * Returns code, or HC_EXIT_UNDECIDED when doc is NULL (out of memory).  The
+ * caller keeps ownership of doc.
  */
 enum hc_exit hc_cli_output(const struct hc_invocation *inv, json_object *doc,
                            void (*print_table)(json_object *doc), enum hc_exit code);
