@@ -439,13 +439,15 @@ static int context_refresh_host(Context *c, bool *ret_drift, struct hc_error *er
 {
         _cleanup_(hc_record_freep) struct hc_record *r = NULL;
         const struct hc_record *published;
-        const char *old_source = c->host_source ? c->host_source : "";
+        _cleanup_free_ char *old_source = strdup(c->host_source ?: "");
         bool had_source = c->host_source != NULL;
         char f_host[300], drift[1024];
         const char *fields[] = {f_host, NULL};
         int k;
 
         *ret_drift = false;
+        if (!old_source)
+                return hc_error_set(err, ENOMEM, "out of memory");
         k = context_acquire_record(c, &r, err);
         if (k < 0)
                 return k;

@@ -79,7 +79,7 @@ static int wait_signal(const char *member, int seconds)
         sd_bus *bus = NULL;
         char match[256];
         time_t end = time(NULL) + seconds;
-        int r;
+        int r, rc = 1;
 
         r = sd_bus_open_system(&bus);
         if (r < 0) {
@@ -93,29 +93,33 @@ static int wait_signal(const char *member, int seconds)
         r = sd_bus_add_match(bus, NULL, match, NULL, NULL);
         if (r < 0) {
                 fprintf(stderr, "AddMatch failed: %s\n", strerror(-r));
+                sd_bus_flush_close_unref(bus);
                 return 2;
         }
         printf("ready\n");
         fflush(stdout);
-        while (time(NULL) < end) {
+        while (rc == 1 && time(NULL) < end) {
                 sd_bus_message *m = NULL;
 
                 r = sd_bus_process(bus, &m);
                 if (r < 0) {
                         fprintf(stderr, "bus: %s\n", strerror(-r));
-                        return 2;
+                        rc = 2;
+                        break;
                 }
                 if (m && sd_bus_message_is_signal(m, NULL, member)) {
                         (void)sd_bus_message_dump(m, stdout, 0);
                         fflush(stdout);
-                        return 0;
+                        rc = 0;
                 }
                 sd_bus_message_unref(m);
                 if (r == 0)
                         (void)sd_bus_wait(bus, 200 * 1000);
         }
-        fprintf(stderr, "no %s signal within %d s\n", member, seconds);
-        return 1;
+        if (rc == 1)
+                fprintf(stderr, "no %s signal within %d s\n", member, seconds);
+        sd_bus_flush_close_unref(bus);
+        return rc;
 }
 
 static int check_baseline(const char *path)

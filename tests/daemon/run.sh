@@ -94,6 +94,11 @@ test_every_method_as_root() {
         busctl --system call "$BUS_NAME" "$BUS_PATH" "$BUS_NAME" ReportVmRefused ssss not-a-uuid x web r 2>"$T/err" &&
                 fail "ReportVmRefused accepted a bad UUID"
         grep -q 'Invalid VM UUID "not-a-uuid": expected 8-4-4-4-12 hex digits' "$T/err" || fail "$(cat "$T/err")"
+        # SIGTERM: a clean exit, status 0 (under ASan: no leak, no error report).
+        kill -TERM "$DAEMON_PID"
+        wait "$DAEMON_PID" || fail "hypercalld exited with $? on SIGTERM"
+        grep -q "Sanitizer" "$T/daemon.log" && fail "sanitizer report: $(grep -A20 Sanitizer "$T/daemon.log")"
+        true
 }
 
 # Editing a policy recomputes, rewrites the file with a new generation and
@@ -370,6 +375,10 @@ EOF
                and .cannot_migrate_to.hosts[0].host == "web-05"' <<<"$a" >/dev/null || fail "web-vm: $a"
         jq -e '.vms[] | select(.name == "stray") | .verdict == "untracked"' <<<"$a" >/dev/null || fail "stray: $a"
         [ "$(prop AuditFindings)" = 2 ] || fail "AuditFindings $(prop AuditFindings)"
+        kill -TERM "$DAEMON_PID"
+        wait "$DAEMON_PID" || fail "hypercalld exited with $? on SIGTERM (libvirt connected)"
+        grep -q "Sanitizer" "$T/daemon.log" && fail "sanitizer report: $(grep -A20 Sanitizer "$T/daemon.log")"
+        true
 }
 
 # journald gets structured entries: MESSAGE_ID and HYPERCALL_* fields, read
