@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -51,6 +52,14 @@
 #define USEC_PER_SEC  ((uint64_t)1000000)
 #define USEC_PER_MSEC ((uint64_t)1000)
 #define AUDIT_SETTLE_USEC (300 * USEC_PER_MSEC)
+
+typedef struct PoolSummary {
+        char *pool;
+        enum hc_pool_status status;
+        bool held; /* last-known-good values kept */
+        uint64_t generation;
+        char digest[HC_DIGEST_MAX];
+} PoolSummary;
 
 typedef struct PolicyFile {
         char *path;
@@ -102,8 +111,17 @@ typedef struct Context {
         size_t n_policies;
         char *policy_dir_error;
 
-        struct hc_baseline_file *baseline;
-        char *baseline_text; /* what baseline_path holds */
+        /*
+         * The baseline: its text (what baseline_path holds) and a summary for the
+         * properties.  The parsed document (a json-c object per host name, ~15 MiB at
+         * 100k hosts) exists only while a method or a recomputation needs it.
+         */
+        char *baseline_text;
+        bool have_baseline;
+        uint64_t generation;
+        char *baseline_digest;
+        PoolSummary *pools;
+        size_t n_pools;
         char *last_error;    /* the last recomputation's first problem; NULL when clean */
         char **quarantined;  /* store entries already reported unusable */
         size_t n_quarantined;
@@ -136,6 +154,13 @@ static void policy_files_free(PolicyFile *v, size_t n)
         free(v);
 }
 
+static void pools_free(PoolSummary *v, size_t n)
+{
+        for (size_t i = 0; v && i < n; i++)
+                free(v[i].pool);
+        free(v);
+}
+
 static void context_destroy(Context *c)
 {
         c->libvirt = hcd_libvirt_free(c->libvirt);
@@ -162,8 +187,9 @@ static void context_destroy(Context *c)
         free(c->host_note);
         policy_files_free(c->policies, c->n_policies);
         free(c->policy_dir_error);
-        hc_baseline_file_free(c->baseline);
         free(c->baseline_text);
+        free(c->baseline_digest);
+        pools_free(c->pools, c->n_pools);
         free(c->last_error);
         strv_free(c->quarantined, c->n_quarantined);
         free(c->libvirt_state);
@@ -174,6 +200,57 @@ static void context_destroy(Context *c)
 static int set_string(char **dst, const char *src)
 {
         return hcd_config_set_string(dst, src);
+}
+
+/* Takes text (the file's content) and summarizes f, parsed from it. */
+static int context_set_baseline(Context *c, const struct hc_baseline_file *f, char *text)
+{
+        PoolSummary *v = calloc(f->n_pools + 1, sizeof(*v));
+        char *digest = strdup(f->digest);
+
+        if (!v || !digest) {
+                free(v);
+                free(digest);
+                free(text);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < f->n_pools; i++) {
+                v[i] = (PoolSummary){.pool = strdup(f->pools[i].pool), .status = f->pools[i].status,
+                                     .held = f->pools[i].kept_reason != NULL,
+                                     .generation = f->pools[i].generation};
+                memcpy(v[i].digest, f->pools[i].digest, sizeof(v[i].digest));
+                if (!v[i].pool) {
+                        pools_free(v, i);
+                        free(digest);
+                        free(text);
+                        return -ENOMEM;
+                }
+        }
+        pools_free(c->pools, c->n_pools);
+        c->pools = v;
+        c->n_pools = f->n_pools;
+        free(c->baseline_digest);
+        c->baseline_digest = digest;
+        free(c->baseline_text);
+        c->baseline_text = text;
+        c->generation = f->generation;
+        c->have_baseline = true;
+        return 0;
+}
+
+/* The current baseline, parsed for one use (NULL when there is none yet). */
+static int context_baseline(Context *c, struct hc_baseline_file **ret)
+{
+        struct hc_error err = {0};
+        int r;
+
+        *ret = NULL;
+        if (!c->baseline_text)
+                return 0;
+        r = hc_baseline_file_parse(c->baseline_text, strlen(c->baseline_text), c->baseline_path, ret, &err);
+        if (r < 0)
+                log_error("The baseline in memory does not parse (a bug): %s", hc_error_text(&err));
+        return r;
 }
 
 static uint64_t now_usec(clockid_t clock)
@@ -386,6 +463,8 @@ static void describe_drift(const struct hc_record *old, const struct hc_record *
 #undef APPEND
 }
 
+static void context_schedule_recompute(Context *c);
+
 /*
  * Gets this host's record: a probe through /dev/kvm, else RecordFile=, else
  * none (and says why).  Fails only when Probe=yes and the probe fails, or the
@@ -438,7 +517,9 @@ static int context_acquire_record(Context *c, struct hc_record **ret, struct hc_
 static int context_refresh_host(Context *c, bool *ret_drift, struct hc_error *err)
 {
         _cleanup_(hc_record_freep) struct hc_record *r = NULL;
-        const struct hc_record *published;
+        const struct hc_record *published = NULL;
+        struct hc_store_record pub;
+        bool relevant = false;
         _cleanup_free_ char *old_source = strdup(c->host_source ?: "");
         bool had_source = c->host_source != NULL;
         char f_host[300], drift[1024];
@@ -477,8 +558,13 @@ static int context_refresh_host(Context *c, bool *ret_drift, struct hc_error *er
                                      r->host, r->unknown[i], r->kernel);
         }
 
+        /* What the store holds for us now (events not yet handled by the loop included). */
+        (void)hc_store_watch_drain(c->store, &relevant);
         (void)hc_store_refresh(c->store, NULL, NULL);
-        published = hc_store_find(c->store, r->host);
+        if (relevant)
+                context_schedule_recompute(c);
+        if (hc_store_lookup(c->store, r->host, &pub))
+                published = &pub.rec;
         if (published && records_equal(published, r)) {
                 /* Unchanged: republish only to keep the record's age fresh (probes only). */
                 bool probed = strcmp(c->host_source, "probe") == 0;
@@ -585,24 +671,23 @@ static void context_update_status(Context *c)
         size_t ok = 0, held = 0, refused = 0;
         char status[512];
 
-        for (size_t i = 0; c->baseline && i < c->baseline->n_pools; i++) {
-                const struct hc_baseline_pool *p = &c->baseline->pools[i];
-                if (p->kept_reason)
+        for (size_t i = 0; i < c->n_pools; i++) {
+                if (c->pools[i].held)
                         held++;
-                else if (p->status == HC_POOL_OK)
+                else if (c->pools[i].status == HC_POOL_OK)
                         ok++;
                 else
                         refused++;
         }
-        if (!c->baseline)
+        if (!c->have_baseline)
                 snprintf(status, sizeof(status), "No baseline yet%s%s; host record: %s",
                          c->last_error ? ": " : "", c->last_error ?: "", c->host_source ?: "none");
         else
                 snprintf(status, sizeof(status),
                          "Generation %" PRIu64 ": %zu pools ok, %zu held at last-known-good, %zu refused; "
                          "%zu hosts in the store; host record: %s%s%s",
-                         c->baseline->generation, ok, held, refused,
-                         c->store ? hc_store_view(c->store)->n_records : 0, c->host_source ?: "none",
+                         c->generation, ok, held, refused,
+                         c->store ? hc_store_count(c->store) : 0, c->host_source ?: "none",
                          c->audit_findings ? "; audit findings: " : "",
                          c->audit_findings ? "see hypercallctl audit" : "");
         (void)sd_notifyf(false, "STATUS=%s", status);
@@ -641,13 +726,14 @@ static int set_last_error(Context *c, const char *text)
 static int store_failures(Context *c, struct hc_baseline_failure **fail, size_t *n_fail, char ***reasons,
                           size_t *n_reasons)
 {
-        const struct hc_store_view *v = hc_store_view(c->store);
-        char **now = calloc(v->n_failures + 1, sizeof(char *));
+        size_t n_failures;
+        const struct hc_store_failure *failures = hc_store_failures(c->store, &n_failures);
+        char **now = calloc(n_failures + 1, sizeof(char *));
 
         if (!now)
                 return -ENOMEM;
-        for (size_t i = 0; i < v->n_failures; i++) {
-                const struct hc_store_failure *f = &v->failures[i];
+        for (size_t i = 0; i < n_failures; i++) {
+                const struct hc_store_failure *f = &failures[i];
                 bool seen = false;
 
                 now[i] = strdup(f->error);
@@ -691,7 +777,7 @@ static int store_failures(Context *c, struct hc_baseline_failure **fail, size_t 
         }
         strv_free(c->quarantined, c->n_quarantined);
         c->quarantined = now;
-        c->n_quarantined = v->n_failures;
+        c->n_quarantined = n_failures;
         return 0;
 }
 
@@ -768,7 +854,7 @@ static void emit_baseline_changed(Context *c, const struct hc_baseline_changes *
         if (!c->bus)
                 return;
         if (sd_bus_message_new_signal(c->bus, &m, HC_BUS_PATH, HC_BUS_INTERFACE, "BaselineChanged") < 0 ||
-            sd_bus_message_append(m, "t", c->baseline->generation) < 0 ||
+            sd_bus_message_append(m, "t", c->generation) < 0 ||
             sd_bus_message_append_strv(m, ch->changed) < 0 || sd_bus_send(c->bus, m, NULL) < 0)
                 log_warning("Cannot emit BaselineChanged.");
 }
@@ -806,7 +892,7 @@ static int compute_set(Context *c, const struct hc_baseline_failure *fail, size_
 static int context_recompute(Context *c, bool drift)
 {
         _cleanup_(hc_baseline_freep) struct hc_baseline *b = NULL;
-        _cleanup_(hc_baseline_file_freep) struct hc_baseline_file *next = NULL;
+        _cleanup_(hc_baseline_file_freep) struct hc_baseline_file *next = NULL, *prev = NULL;
         _cleanup_(json_object_putp) json_object *doc = NULL;
         _cleanup_(hc_baseline_changes_done) struct hc_baseline_changes ch = {0};
         _cleanup_free_ char *text = NULL;
@@ -816,20 +902,21 @@ static int context_recompute(Context *c, bool drift)
         size_t n_fail = 0, n_reasons = 0;
         struct hc_error err = {0};
         uint64_t start = now_usec(CLOCK_MONOTONIC);
-        const struct hc_store_view *view;
+        struct hc_store_snapshot snap = {0};
+        size_t n_failures, n_records;
+        const struct hc_store_failure *failures;
         bool file_changed;
         int r;
 
         r = context_load_policies(c);
         if (r < 0 && c->policy_dir_error) {
                 /* Every known pool is held as it is. */
-                for (size_t i = 0; c->baseline && i < c->baseline->n_pools; i++) {
+                for (size_t i = 0; i < c->n_pools; i++) {
                         struct hc_baseline_failure *g = reallocarray(fail, n_fail + 1, sizeof(*fail));
                         if (!g)
                                 return log_oom();
                         fail = g;
-                        fail[n_fail++] = (struct hc_baseline_failure){c->baseline->pools[i].pool,
-                                                                      c->policy_dir_error};
+                        fail[n_fail++] = (struct hc_baseline_failure){c->pools[i].pool, c->policy_dir_error};
                 }
                 snprintf(first_problem, sizeof(first_problem), "%s", c->policy_dir_error);
         }
@@ -864,29 +951,45 @@ static int context_recompute(Context *c, bool drift)
                 strv_free(reasons, n_reasons);
                 return log_oom();
         }
-        if (!first_problem[0] && hc_store_view(c->store)->n_failures)
-                snprintf(first_problem, sizeof(first_problem), "%s", hc_store_view(c->store)->failures[0].error);
+        failures = hc_store_failures(c->store, &n_failures);
+        if (!first_problem[0] && n_failures)
+                snprintf(first_problem, sizeof(first_problem), "%s", failures[0].error);
 
         r = compute_set(c, fail, n_fail, &set);
         if (r < 0) {
                 strv_free(reasons, n_reasons);
                 return log_oom();
         }
-        view = hc_store_view(c->store);
-        r = hc_baseline_compute(view->records, view->n_records, &set, NULL, (int64_t)time(NULL), &b, &err);
+        /* Full records exist only for this computation: the store keeps a compact cache. */
+        r = hc_store_snapshot(c->store, &snap);
+        if (r < 0) {
+                free(set.policies);
+                strv_free(reasons, n_reasons);
+                return log_oom();
+        }
+        n_records = snap.n;
+        r = hc_baseline_compute(snap.records, snap.n, &set, NULL, (int64_t)time(NULL), &b, &err);
         free(set.policies);
         if (r < 0) {
+                hc_store_snapshot_done(&snap);
                 strv_free(reasons, n_reasons);
                 log_error("Cannot compute the baseline, keeping every pool as it is: %s", hc_error_text(&err));
                 set_last_error(c, hc_error_text(&err));
                 return r;
         }
         doc = hc_baseline_to_json(b);
+        b = hc_baseline_free(b);
+        hc_store_snapshot_done(&snap);
         if (!doc) {
                 strv_free(reasons, n_reasons);
                 return log_oom();
         }
-        r = hc_baseline_file_update(c->baseline, doc, fail, n_fail, (int64_t)time(NULL), &next, &ch, &err);
+        r = context_baseline(c, &prev);
+        if (r < 0) {
+                strv_free(reasons, n_reasons);
+                return r;
+        }
+        r = hc_baseline_file_update(prev, doc, fail, n_fail, (int64_t)time(NULL), &next, &ch, &err);
         strv_free(reasons, n_reasons);
         if (r < 0) {
                 log_error("Cannot build the baseline file, keeping the last one: %s", hc_error_text(&err));
@@ -920,30 +1023,29 @@ static int context_recompute(Context *c, bool drift)
                         }
                 }
 
-        log_changes(c, c->baseline, next, &ch, drift);
+        log_changes(c, prev, next, &ch, drift);
         {
-                struct hc_baseline_file *old = c->baseline;
-                bool gen_changed = !old || old->generation != next->generation;
-                bool digest_changed = !old || strcmp(old->digest, next->digest) != 0;
+                bool gen_changed = !prev || prev->generation != next->generation;
+                bool digest_changed = !prev || strcmp(prev->digest, next->digest) != 0;
 
-                c->baseline = TAKE_PTR(next);
-                free(c->baseline_text);
-                c->baseline_text = TAKE_PTR(text);
+                r = context_set_baseline(c, next, TAKE_PTR(text));
+                if (r < 0)
+                        return log_oom();
                 if (gen_changed || ch.n_changed)
                         emit_baseline_changed(c, &ch);
                 if (file_changed)
                         context_emit(c, "Generation", "BaselineDigest", "Pools", NULL);
                 else if (digest_changed)
                         context_emit(c, "BaselineDigest", NULL);
-                hc_baseline_file_free(old);
         }
         set_last_error(c, first_problem[0] ? first_problem : NULL);
         c->recomputes++;
         c->last_recompute_usec = now_usec(CLOCK_MONOTONIC) - start;
         log_debug("Recomputed in %" PRIu64 " us: generation %" PRIu64 ", %zu records, %zu pools.",
-                  c->last_recompute_usec, c->baseline->generation, view->n_records, c->baseline->n_pools);
+                  c->last_recompute_usec, c->generation, n_records, c->n_pools);
         context_update_status(c);
         context_schedule_audit(c);
+        malloc_trim(0);
         return 0;
 }
 
@@ -973,10 +1075,12 @@ static void context_load_cached_baseline(Context *c)
                 log_warning("Ignoring the cached baseline, recomputing from scratch: %s", hc_error_text(&err));
                 return;
         }
-        c->baseline_text = hc_baseline_file_to_string(f);
-        c->baseline = TAKE_PTR(f);
-        log_info("Loaded the cached baseline, generation %" PRIu64 " with %zu pools.",
-                 c->baseline->generation, c->baseline->n_pools);
+        if (context_set_baseline(c, f, hc_baseline_file_to_string(f)) < 0 || !c->baseline_text) {
+                log_oom();
+                return;
+        }
+        log_info("Loaded the cached baseline, generation %" PRIu64 " with %zu pools.", c->generation,
+                 c->n_pools);
 }
 
 /* ---- VM audit ------------------------------------------------------------------------------ */
@@ -1016,6 +1120,11 @@ static VmEntry *vm_entry(VmEntry **v, size_t *n, const char *uuid)
                 *p = (char)(*p >= 'A' && *p <= 'F' ? *p - 'A' + 'a' : *p);
         g->st.running = -1;
         return g;
+}
+
+static bool store_lookup(const void *store, const char *host, struct hc_store_record *out)
+{
+        return hc_store_lookup(store, host, out);
 }
 
 static int read_plans(Context *c, VmEntry **v, size_t *n)
@@ -1083,7 +1192,7 @@ static void audit_log_findings(Context *c, json_object *vms)
                         continue;
                 snprintf(now[n_now].uuid, sizeof(now[n_now].uuid), "%s", json_object_get_string(u));
                 now[n_now].verdict = verdict;
-                now[n_now].generation = c->baseline ? c->baseline->generation : 0;
+                now[n_now].generation = c->generation;
                 for (size_t j = 0; j < c->n_reported && !seen; j++)
                         seen = strcmp(c->reported[j].uuid, now[n_now].uuid) == 0 &&
                                c->reported[j].verdict == verdict &&
@@ -1116,11 +1225,11 @@ static void audit_log_findings(Context *c, json_object *vms)
 static int context_audit(Context *c)
 {
         _cleanup_(json_object_putp) json_object *doc = json_object_new_object();
+        _cleanup_(hc_baseline_file_freep) struct hc_baseline_file *bf = NULL;
         struct hcd_domain *doms = NULL;
         VmEntry *v = NULL;
         size_t n = 0, n_doms = 0;
         json_object *vms = json_object_new_array();
-        const struct hc_store_view *view = hc_store_view(c->store);
         _cleanup_free_ char *lv_error = NULL;
         unsigned findings = 0;
         bool libvirt = hcd_libvirt_connected(c->libvirt);
@@ -1129,6 +1238,11 @@ static int context_audit(Context *c)
         if (!doc || !vms) {
                 json_object_put(vms);
                 return log_oom();
+        }
+        r = context_baseline(c, &bf);
+        if (r < 0) {
+                json_object_put(vms);
+                return r;
         }
         r = read_plans(c, &v, &n);
         if (r < 0)
@@ -1180,7 +1294,7 @@ static int context_audit(Context *c)
                 v[i].st.pool = v[i].pool;
                 v[i].st.digest = v[i].digest;
                 v[i].st.error = v[i].error;
-                o = hc_vm_audit(&v[i].st, c->baseline, view->records, view->n_records, &verdict);
+                o = hc_vm_audit(&v[i].st, bf, store_lookup, c->store, &verdict);
                 if (!o || json_object_array_add(vms, o) < 0) {
                         json_object_put(o);
                         break;
@@ -1192,7 +1306,7 @@ static int context_audit(Context *c)
         if (json_object_object_add(doc, "schema", json_object_new_string(HC_AUDIT_SCHEMA)) < 0 ||
             hc_json_add_string(doc, "host", c->host_name) < 0 ||
             json_object_object_add(doc, "generation",
-                                   c->baseline ? json_object_new_uint64(c->baseline->generation) : NULL) < 0 ||
+                                   c->have_baseline ? json_object_new_uint64(c->generation) : NULL) < 0 ||
             hc_json_add_string(doc, "libvirt", c->libvirt_state) < 0 ||
             json_object_object_add(doc, "vms", vms) < 0 ||
             json_object_object_add(doc, "findings", json_object_new_int64(findings)) < 0)
@@ -1200,6 +1314,7 @@ static int context_audit(Context *c)
         audit_log_findings(c, vms);
         json_object_put(c->audit);
         c->audit = TAKE_PTR(doc);
+        malloc_trim(0);
         if (findings != c->audit_findings) {
                 c->audit_findings = findings;
                 context_emit(c, "AuditFindings", NULL);
@@ -1327,15 +1442,6 @@ static json_object *strv_json(char **v, size_t n)
         return a;
 }
 
-static json_object *copy_json(json_object *o)
-{
-        json_object *copy = NULL;
-
-        if (!o || json_object_deep_copy(o, &copy, NULL) < 0)
-                return NULL;
-        return copy;
-}
-
 /* hypercall.daemon/v1: the whole state, one document. */
 static json_object *build_describe(Context *c)
 {
@@ -1344,7 +1450,8 @@ static json_object *build_describe(Context *c)
                     *store = json_object_new_object(), *pols = json_object_new_array(),
                     *fails = json_object_new_array(), *rec = json_object_new_object(),
                     *audit = json_object_new_object();
-        const struct hc_store_view *v = c->store ? hc_store_view(c->store) : NULL;
+        size_t n_failures = 0;
+        const struct hc_store_failure *failures = c->store ? hc_store_failures(c->store, &n_failures) : NULL;
         bool ok;
 
         ok = doc && host && cfg && store && pols && fails && rec && audit;
@@ -1380,13 +1487,13 @@ static json_object *build_describe(Context *c)
         /* store */
         ok = ok && json_object_object_add(doc, "store", store) >= 0;
         ok = ok && hc_json_add_string(store, "location", c->store ? hc_store_scheme(c->store) : NULL) >= 0 &&
-             json_object_object_add(store, "records", json_object_new_int64(v ? (int64_t)v->n_records : 0)) >= 0 &&
+             json_object_object_add(store, "records", json_object_new_int64(c->store ? (int64_t)hc_store_count(c->store) : 0)) >= 0 &&
              json_object_object_add(store, "failures", fails) >= 0;
-        for (size_t i = 0; ok && v && i < v->n_failures; i++) {
+        for (size_t i = 0; ok && i < n_failures; i++) {
                 json_object *f = json_object_new_object();
-                ok = f && hc_json_add_string(f, "name", v->failures[i].name) >= 0 &&
-                     hc_json_add_string(f, "host", v->failures[i].host) >= 0 &&
-                     hc_json_add_string(f, "error", v->failures[i].error) >= 0 &&
+                ok = f && hc_json_add_string(f, "name", failures[i].name) >= 0 &&
+                     hc_json_add_string(f, "host", failures[i].host) >= 0 &&
+                     hc_json_add_string(f, "error", failures[i].error) >= 0 &&
                      json_object_array_add(fails, f) >= 0;
                 if (!ok)
                         json_object_put(f);
@@ -1402,7 +1509,15 @@ static json_object *build_describe(Context *c)
                 if (!ok)
                         json_object_put(p);
         }
-        ok = ok && json_object_object_add(doc, "baseline", c->baseline ? copy_json(c->baseline->doc) : NULL) >= 0;
+        {
+                struct hc_baseline_file *bf = NULL;
+                json_object *b = NULL;
+
+                if (context_baseline(c, &bf) >= 0 && bf)
+                        b = json_object_get(bf->doc);
+                hc_baseline_file_free(bf);
+                ok = ok && json_object_object_add(doc, "baseline", b) >= 0;
+        }
         ok = ok && hc_json_add_string(doc, "last_error", c->last_error) >= 0;
         ok = ok && json_object_object_add(doc, "recompute", rec) >= 0;
         ok = ok && json_object_object_add(rec, "count", json_object_new_uint64(c->recomputes)) >= 0 &&
@@ -1438,8 +1553,8 @@ static int property_get_string(sd_bus *bus, const char *path, const char *interf
                 if (!owned)
                         return -ENOMEM;
                 s = owned;
-        } else if (strcmp(property, "BaselineDigest") == 0 && c->baseline)
-                s = c->baseline->digest;
+        } else if (strcmp(property, "BaselineDigest") == 0)
+                s = c->baseline_digest;
         else if (strcmp(property, "LastError") == 0)
                 s = c->last_error;
         else if (strcmp(property, "State") == 0)
@@ -1459,7 +1574,7 @@ static int property_get_generation(sd_bus *bus, const char *path, const char *in
 {
         Context *c = ASSERT_PTR(userdata);
 
-        return sd_bus_message_append(reply, "t", c->baseline ? c->baseline->generation : (uint64_t)0);
+        return sd_bus_message_append(reply, "t", c->have_baseline ? c->generation : (uint64_t)0);
 }
 
 static int property_get_findings(sd_bus *bus, const char *path, const char *interface,
@@ -1481,10 +1596,12 @@ static int property_get_pools(sd_bus *bus, const char *path, const char *interfa
         r = sd_bus_message_open_container(reply, 'a', "(ssts)");
         if (r < 0)
                 return r;
-        for (size_t i = 0; c->baseline && i < c->baseline->n_pools; i++) {
-                const struct hc_baseline_pool *p = &c->baseline->pools[i];
+        for (size_t i = 0; i < c->n_pools; i++) {
+                const PoolSummary *p = &c->pools[i];
 
-                r = sd_bus_message_append(reply, "(ssts)", p->pool, pool_state(p), p->generation, p->digest);
+                r = sd_bus_message_append(reply, "(ssts)", p->pool,
+                                          p->held ? "held" : p->status == HC_POOL_OK ? "ok" : "refused",
+                                          p->generation, p->digest);
                 if (r < 0)
                         return r;
         }
@@ -1530,8 +1647,12 @@ static int method_describe(sd_bus_message *m, void *userdata, sd_bus_error *erro
 {
         Context *c = ASSERT_PTR(userdata);
         _cleanup_(json_object_putp) json_object *doc = build_describe(c);
+        int r;
 
-        return reply_json(m, doc);
+        r = reply_json(m, doc);
+        json_object_put(TAKE_PTR(doc));
+        malloc_trim(0);
+        return r;
 }
 
 static int method_audit(sd_bus_message *m, void *userdata, sd_bus_error *error)
@@ -1562,6 +1683,7 @@ static int method_get_pool_baseline(sd_bus_message *m, void *userdata, sd_bus_er
 {
         Context *c = ASSERT_PTR(userdata);
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(hc_baseline_file_freep) struct hc_baseline_file *bf = NULL;
         const struct hc_baseline_pool *p;
         const char *pool, *json;
         char hex[HC_HEX_MAX];
@@ -1573,14 +1695,17 @@ static int method_get_pool_baseline(sd_bus_message *m, void *userdata, sd_bus_er
         if (!name_ok(pool, 64))
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                          "Invalid pool name: expected 1 to 64 printable characters.");
-        if (!c->baseline)
+        r = context_baseline(c, &bf);
+        if (r < 0)
+                return r;
+        if (!bf)
                 return sd_bus_error_setf(error, HC_BUS_ERROR_NO_BASELINE, "No baseline has been computed yet%s%s",
                                          c->last_error ? ": " : ".", c->last_error ?: "");
-        p = hc_baseline_file_find(c->baseline, pool);
+        p = hc_baseline_file_find(bf, pool);
         if (!p)
                 return sd_bus_error_setf(error, HC_BUS_ERROR_NO_SUCH_POOL,
                                          "Pool %s is not in the baseline (generation %" PRIu64 ").", pool,
-                                         c->baseline->generation);
+                                         bf->generation);
         r = sd_bus_message_new_method_return(m, &reply);
         if (r < 0)
                 return r;
@@ -1608,10 +1733,11 @@ static int method_get_pool_baseline(sd_bus_message *m, void *userdata, sd_bus_er
 }
 
 /* Computes one pool from the current inputs, for Explain and CheckMigration. */
-static int compute_pool(Context *c, const char *pool, struct hc_baseline **ret, sd_bus_error *error)
+/* The result borrows from snap: free it after the result. */
+static int compute_pool(Context *c, const char *pool, struct hc_store_snapshot *snap, struct hc_baseline **ret,
+                        sd_bus_error *error)
 {
         struct hc_policy_set set = {0};
-        const struct hc_store_view *v = hc_store_view(c->store);
         struct hc_error err = {0};
         int r;
 
@@ -1623,7 +1749,12 @@ static int compute_pool(Context *c, const char *pool, struct hc_baseline **ret, 
                 return sd_bus_error_setf(error, HC_BUS_ERROR_NO_SUCH_POOL,
                                          "No valid policy defines pool %s in %s.", pool, c->config.policy_dir);
         }
-        r = hc_baseline_compute(v->records, v->n_records, &set, pool, (int64_t)time(NULL), ret, &err);
+        r = hc_store_snapshot(c->store, snap);
+        if (r < 0) {
+                free(set.policies);
+                return r;
+        }
+        r = hc_baseline_compute(snap->records, snap->n, &set, pool, (int64_t)time(NULL), ret, &err);
         free(set.policies);
         if (r < 0)
                 return sd_bus_error_setf(error, HC_BUS_ERROR_NO_BASELINE, "Cannot compute pool %s: %s", pool,
@@ -1634,6 +1765,7 @@ static int compute_pool(Context *c, const char *pool, struct hc_baseline **ret, 
 static int method_explain(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
         Context *c = ASSERT_PTR(userdata);
+        _cleanup_(hc_store_snapshot_done) struct hc_store_snapshot snap = {0};
         _cleanup_(hc_baseline_freep) struct hc_baseline *b = NULL;
         _cleanup_(json_object_putp) json_object *doc = NULL;
         struct hc_error err = {0};
@@ -1646,7 +1778,7 @@ static int method_explain(sd_bus_message *m, void *userdata, sd_bus_error *error
         if (!name_ok(pool, 64) || !name_ok(subject, 64))
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                          "Invalid arguments: expected a pool name and a service or register name.");
-        r = compute_pool(c, pool, &b, error);
+        r = compute_pool(c, pool, &snap, &b, error);
         if (r < 0)
                 return r;
         r = hc_explain(hc_baseline_find(b, pool), subject, &doc, &err);
@@ -1660,10 +1792,12 @@ static int method_explain(sd_bus_message *m, void *userdata, sd_bus_error *error
 static int method_check_migration(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
         Context *c = ASSERT_PTR(userdata);
+        _cleanup_(hc_store_snapshot_done) struct hc_store_snapshot snap = {0};
         _cleanup_(hc_baseline_freep) struct hc_baseline *b = NULL;
         _cleanup_(json_object_putp) json_object *doc = NULL;
         struct hc_migration mig = {0};
-        const struct hc_record *from, *to;
+        struct hc_store_record from_buf, to_buf;
+        const struct hc_record *from = NULL, *to = NULL;
         const char *pool, *from_host, *to_host, *json;
         int r;
 
@@ -1673,12 +1807,14 @@ static int method_check_migration(sd_bus_message *m, void *userdata, sd_bus_erro
         if (!name_ok(pool, 64) || !name_ok(from_host, 253) || !name_ok(to_host, 253))
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                          "Invalid arguments: expected a pool name and two host names.");
-        from = hc_store_find(c->store, from_host);
-        to = hc_store_find(c->store, to_host);
+        if (hc_store_lookup(c->store, from_host, &from_buf))
+                from = &from_buf.rec;
+        if (hc_store_lookup(c->store, to_host, &to_buf))
+                to = &to_buf.rec;
         if (!from || !to)
                 return sd_bus_error_setf(error, HC_BUS_ERROR_NO_SUCH_HOST, "Host %s has no record in %s.",
                                          !from ? from_host : to_host, hc_store_scheme(c->store));
-        r = compute_pool(c, pool, &b, error);
+        r = compute_pool(c, pool, &snap, &b, error);
         if (r < 0)
                 return r;
         r = hc_migration_check(hc_baseline_find(b, pool), from, to, &mig);
@@ -1948,6 +2084,7 @@ static int on_rescan(sd_event_source *s, uint64_t usec, void *userdata)
         Context *c = userdata;
 
         /* Covers what inotify cannot see (remote writers on a shared store) and records aging. */
+        (void)hc_store_rescan(c->store, NULL, NULL);
         (void)context_recompute(c, false);
         (void)sd_event_source_set_time(s, usec + c->config.rescan_interval_usec);
         return 0;
@@ -2064,6 +2201,7 @@ static int context_reload(Context *c, struct hc_error *err)
                 struct hc_error herr = {0};
                 if (context_refresh_host(c, &drift, &herr) < 0)
                         log_error("Cannot refresh this host's record: %s", hc_error_text(&herr));
+                (void)hc_store_rescan(c->store, NULL, NULL);
                 (void)context_recompute(c, drift);
                 context_emit(c, "HostRecord", "HostRecordSource", "Store", "PolicyDirectory", NULL);
                 hcd_log_full(LOG_INFO, 0, HC_MID_DAEMON_STATE, NULL, "Reloaded.");
@@ -2195,6 +2333,13 @@ static int run(int argc, char **argv)
         r = parse_argv(c, argc, argv);
         if (r <= 0)
                 return r;
+        /*
+         * Large blocks (a recomputation's snapshot of every record, the baseline text)
+         * always get their own mapping and go back to the system when freed; glibc's
+         * default would raise the threshold after the first large free and let them
+         * fragment the heap.
+         */
+        (void)mallopt(M_MMAP_THRESHOLD, 128 * 1024);
         r = context_load_config(c, &err);
         if (r < 0)
                 return log_error_errno(r, "Invalid configuration: %s", hc_error_text(&err));

@@ -2,9 +2,13 @@
 /*
  * The directory store: one file per host, DIR/<host>.json, each a host
  * record written atomically (temp file + rename), so readers on this host or
- * on another one sharing the filesystem see whole records only.  A refresh
- * stats every *.json and re-reads only files whose identity (device, inode,
- * size, mtime, ctime) changed; inotify wakes the caller on local changes.
+ * on another one sharing the filesystem see whole records only.
+ *
+ * Each file's identity (device, inode, size, mtime, ctime) is remembered as a
+ * hash; a file is re-read only when its identity moved.  inotify reports
+ * which names changed, so an incremental refresh stats only those; a full
+ * rescan (the first refresh, a queue overflow, the periodic rescan for
+ * writers on other hosts) stats every *.json.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -16,56 +20,22 @@
 
 #include "store.h"
 
-struct dir_entry {
-        char *name;
-        dev_t dev;
-        ino_t ino;
-        off_t size;
-        struct timespec mtime, ctime;
-        struct hc_record *record; /* NULL: failure */
-        char *error;
-};
-
 struct dir_store {
         char *dir;
+        int dfd;
         int inotify_fd;
-        struct dir_entry *entries; /* sorted by name */
-        size_t n_entries;
-        const struct hc_record **records;
-        struct hc_store_failure *failures;
-        size_t n_failures;
+        bool full_needed;
+        char **pending; /* names the watch reported since the last refresh */
+        size_t n_pending;
 };
 
-static void entry_done(struct dir_entry *e)
+static void pending_clear(struct dir_store *d)
 {
-        free(e->name);
-        hc_record_free(e->record);
-        free(e->error);
-        *e = (struct dir_entry){0};
-}
-
-static void entries_free(struct dir_entry *v, size_t n)
-{
-        for (size_t i = 0; i < n; i++)
-                entry_done(&v[i]);
-        free(v);
-}
-
-static void view_clear(struct hc_store *s)
-{
-        struct dir_store *d = s->backend;
-
-        free(d->records);
-        for (size_t i = 0; i < d->n_failures; i++)
-                hc_store_failure_done(&d->failures[i]);
-        free(d->failures);
-        d->records = NULL;
-        d->failures = NULL;
-        d->n_failures = 0;
-        s->view.records = NULL;
-        s->view.n_records = 0;
-        s->view.failures = NULL;
-        s->view.n_failures = 0;
+        for (size_t i = 0; i < d->n_pending; i++)
+                free(d->pending[i]);
+        free(d->pending);
+        d->pending = NULL;
+        d->n_pending = 0;
 }
 
 static void dir_close(struct hc_store *s)
@@ -74,13 +44,12 @@ static void dir_close(struct hc_store *s)
 
         if (!d)
                 return;
-        view_clear(s);
-        entries_free(d->entries, d->n_entries);
-        d->entries = NULL;
-        d->n_entries = 0;
+        pending_clear(d);
         if (d->inotify_fd >= 0)
                 (void)close(d->inotify_fd);
-        d->inotify_fd = -1;
+        if (d->dfd >= 0)
+                (void)close(d->dfd);
+        d->inotify_fd = d->dfd = -1;
         free(d->dir);
         d->dir = NULL;
 }
@@ -88,23 +57,29 @@ static void dir_close(struct hc_store *s)
 static int dir_open(struct hc_store *s, const char *location, struct hc_error *err)
 {
         struct dir_store *d = s->backend;
-        struct stat st;
 
-        d->inotify_fd = -1;
+        d->inotify_fd = d->dfd = -1;
+        d->full_needed = true;
         if (location[0] != '/')
                 return hc_error_set(err, EINVAL, "store dir:%s: expected an absolute path", location);
         if (mkdir(location, 0755) < 0 && errno != EEXIST)
                 return hc_error_at(err, errno, location, 0, 0, "cannot create the store directory: %s",
                                    strerror(errno));
-        if (stat(location, &st) < 0)
-                return hc_error_at(err, errno, location, 0, 0, "%s", strerror(errno));
-        if (!S_ISDIR(st.st_mode))
-                return hc_error_at(err, ENOTDIR, location, 0, 0, "not a directory");
+        d->dfd = open(location, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (d->dfd < 0) {
+                int e = errno;
+                return hc_error_at(err, e, location, 0, 0, "%s", e == ENOTDIR ? "not a directory" : strerror(e));
+        }
         d->dir = strdup(location);
-        if (!d->dir)
+        if (!d->dir) {
+                (void)close(d->dfd);
+                d->dfd = -1;
                 return hc_error_set(err, ENOMEM, "out of memory");
+        }
         return 0;
 }
+
+static void pending_add(struct dir_store *d, const char *name);
 
 static bool host_name_usable(const char *host)
 {
@@ -118,6 +93,7 @@ static int dir_publish(struct hc_store *s, const struct hc_record *r, struct hc_
 {
         struct dir_store *d = s->backend;
         _cleanup_free_ char *path = NULL;
+        int k;
 
         if (!r->host || !host_name_usable(r->host))
                 return hc_error_set(err, EINVAL, "cannot publish a record whose host name is not a "
@@ -126,7 +102,10 @@ static int dir_publish(struct hc_store *s, const struct hc_record *r, struct hc_
                 path = NULL;
                 return hc_error_set(err, ENOMEM, "out of memory");
         }
-        return hc_record_save(r, path, err);
+        k = hc_record_save(r, path, err);
+        if (k >= 0)
+                pending_add(d, strrchr(path, '/') + 1); /* our own write: seen by the next refresh */
+        return k;
 }
 
 static int dir_unpublish(struct hc_store *s, const char *host, struct hc_error *err)
@@ -142,6 +121,7 @@ static int dir_unpublish(struct hc_store *s, const char *host, struct hc_error *
         }
         if (unlink(path) < 0)
                 return hc_error_at(err, errno, path, 0, 0, "cannot remove: %s", strerror(errno));
+        pending_add(d, strrchr(path, '/') + 1);
         return 0;
 }
 
@@ -149,62 +129,36 @@ static bool is_record_name(const char *name)
 {
         size_t n = strlen(name);
 
-        return name[0] != '.' && n > 5 && strcmp(name + n - 5, ".json") == 0;
+        return name[0] != '.' && n > 5 && n - 5 <= 253 && strcmp(name + n - 5, ".json") == 0;
 }
 
-static int cmp_entry_name(const void *a, const void *b)
+static uint64_t identity(const struct stat *st)
 {
-        const struct dir_entry *x = a, *y = b;
+        uint64_t v[7] = {st->st_dev, st->st_ino, (uint64_t)st->st_size, (uint64_t)st->st_mtim.tv_sec,
+                         (uint64_t)st->st_mtim.tv_nsec, (uint64_t)st->st_ctim.tv_sec,
+                         (uint64_t)st->st_ctim.tv_nsec};
+        uint64_t h = 0xcbf29ce484222325ULL;
+        const unsigned char *p = (const unsigned char *)v;
 
-        return strcmp(x->name, y->name);
+        for (size_t i = 0; i < sizeof(v); i++) {
+                h ^= p[i];
+                h *= 0x100000001b3ULL;
+        }
+        return h | 1; /* never 0: 0 means "not read yet" */
 }
 
-static int cmp_record_host(const void *a, const void *b)
+/* Reads DIR/name; 0 and *ret, or 0 and *ret_error (a failure), or -ENOMEM. */
+static int load_file(struct dir_store *d, const char *name, const char *host, struct hc_record **ret,
+                     char **ret_error)
 {
-        const struct hc_record *const *x = a, *const *y = b;
-
-        return strcmp((*x)->host, (*y)->host);
-}
-
-static struct dir_entry *find_entry(struct dir_entry *v, size_t n, const char *name)
-{
-        struct dir_entry key = {.name = (char *)name};
-
-        return n ? bsearch(&key, v, n, sizeof(*v), cmp_entry_name) : NULL;
-}
-
-static bool same_file(const struct dir_entry *e, const struct stat *st)
-{
-        return e->dev == st->st_dev && e->ino == st->st_ino && e->size == st->st_size &&
-               e->mtime.tv_sec == st->st_mtim.tv_sec && e->mtime.tv_nsec == st->st_mtim.tv_nsec &&
-               e->ctime.tv_sec == st->st_ctim.tv_sec && e->ctime.tv_nsec == st->st_ctim.tv_nsec;
-}
-
-static bool same_outcome(const struct dir_entry *a, const struct dir_entry *b)
-{
-        _cleanup_free_ char *x = NULL, *y = NULL;
-
-        if (!a->record != !b->record)
-                return false;
-        if (!a->record)
-                return strcmp(a->error, b->error) == 0;
-        x = hc_record_to_string(a->record);
-        y = hc_record_to_string(b->record);
-        return x && y && strcmp(x, y) == 0;
-}
-
-/* Reads one file into e (name and stat already set). */
-static int load_entry(struct dir_store *d, struct dir_entry *e)
-{
-        _cleanup_free_ char *path = NULL, *host = NULL;
+        _cleanup_free_ char *path = NULL;
         struct hc_error err = {0};
         struct hc_record *r = NULL;
         int k;
 
-        if (asprintf(&path, "%s/%s", d->dir, e->name) < 0)
-                return -ENOMEM;
-        host = strndup(e->name, strlen(e->name) - 5);
-        if (!host)
+        *ret = NULL;
+        *ret_error = NULL;
+        if (asprintf(&path, "%s/%s", d->dir, name) < 0)
                 return -ENOMEM;
         k = hc_record_load(path, &r, &err);
         if (k == -ENOMEM)
@@ -217,144 +171,335 @@ static int load_entry(struct dir_store *d, struct dir_entry *e)
                 k = -EINVAL;
         }
         if (k < 0) {
-                e->error = strdup(hc_error_text(&err));
-                return e->error ? 0 : -ENOMEM;
+                *ret_error = strdup(hc_error_text(&err));
+                return *ret_error ? 0 : -ENOMEM;
         }
-        e->record = r;
+        /* The cache keeps what it needs; the file name is not kept per record. */
+        free(r->origin);
+        r->origin = NULL;
+        *ret = r;
         return 0;
 }
 
-static int rebuild_view(struct hc_store *s)
-{
-        struct dir_store *d = s->backend;
-        size_t nr = 0, nf = 0;
+/* ---- failures ------------------------------------------------------------------------------ */
 
-        view_clear(s);
-        d->records = calloc(d->n_entries + 1, sizeof(*d->records));
-        d->failures = calloc(d->n_entries + 1, sizeof(*d->failures));
-        if (!d->records || !d->failures)
+static struct hc_store_failure *failure_find(struct hc_record_cache *c, const char *name)
+{
+        for (size_t i = 0; i < c->n_failures; i++)
+                if (strcmp(c->failures[i].name, name) == 0)
+                        return &c->failures[i];
+        return NULL;
+}
+
+static int cmp_failure(const void *a, const void *b)
+{
+        return strcmp(((const struct hc_store_failure *)a)->name, ((const struct hc_store_failure *)b)->name);
+}
+
+/* Sets (error non-NULL, taken) or clears (NULL) the failure for name; returns whether it changed. */
+static int failure_set(struct hc_record_cache *c, const char *name, char *error)
+{
+        struct hc_store_failure *f = failure_find(c, name), *grown;
+
+        if (!error) {
+                if (!f)
+                        return 0;
+                hc_store_failure_done(f);
+                *f = c->failures[--c->n_failures];
+                if (c->n_failures > 1)
+                        qsort(c->failures, c->n_failures, sizeof(*c->failures), cmp_failure);
+                return 1;
+        }
+        if (f) {
+                bool same = strcmp(f->error, error) == 0;
+                free(f->error);
+                f->error = error;
+                return !same;
+        }
+        grown = reallocarray(c->failures, c->n_failures + 1, sizeof(*grown));
+        if (!grown) {
+                free(error);
                 return -ENOMEM;
-        for (size_t i = 0; i < d->n_entries; i++) {
-                struct dir_entry *e = &d->entries[i];
-                struct hc_store_failure *f;
-
-                if (e->record) {
-                        d->records[nr++] = e->record;
-                        continue;
-                }
-                f = &d->failures[nf++];
-                f->name = strdup(e->name);
-                f->host = strndup(e->name, strlen(e->name) - 5);
-                f->error = strdup(e->error);
-                d->n_failures = nf;
-                if (!f->name || !f->host || !f->error)
-                        return -ENOMEM;
         }
-        qsort(d->records, nr, sizeof(*d->records), cmp_record_host);
-        s->view.records = d->records;
-        s->view.n_records = nr;
-        s->view.failures = d->failures;
-        s->view.n_failures = nf;
+        c->failures = grown;
+        f = &c->failures[c->n_failures];
+        *f = (struct hc_store_failure){.name = strdup(name), .host = strndup(name, strlen(name) - 5),
+                                       .error = error};
+        if (!f->name || !f->host) {
+                hc_store_failure_done(f);
+                return -ENOMEM;
+        }
+        c->n_failures++;
+        qsort(c->failures, c->n_failures, sizeof(*c->failures), cmp_failure);
+        return 1;
+}
+
+/* ---- entries ------------------------------------------------------------------------------- */
+
+static int entry_remove(struct hc_record_cache *c, const char *host)
+{
+        struct hc_store_entry *e = hc_record_cache_find(c, host);
+        size_t i;
+
+        if (!e)
+                return 0;
+        i = (size_t)(e - c->entries);
+        hc_store_entry_done(c, e);
+        memmove(&c->entries[i], &c->entries[i + 1], (c->n - i - 1) * sizeof(*e));
+        c->n--;
+        return 1;
+}
+
+static int entry_grow(struct hc_record_cache *c)
+{
+        struct hc_store_entry *grown;
+        size_t cap;
+
+        if (c->n < c->cap)
+                return 0;
+        cap = c->cap ? c->cap * 2 : 64;
+        grown = reallocarray(c->entries, cap, sizeof(*grown));
+        if (!grown)
+                return -ENOMEM;
+        c->entries = grown;
+        c->cap = cap;
         return 0;
 }
 
-static int dir_refresh(struct hc_store *s, bool *changed, struct hc_error *err)
+/* Looks at one name (incremental refresh); returns 1 when something changed, 0, or -ENOMEM. */
+static int refresh_one(struct hc_store *s, const char *name)
 {
         struct dir_store *d = s->backend;
-        struct dir_entry *next = NULL;
-        size_t n = 0, cap = 0;
-        bool moved = false;
+        struct hc_record_cache *c = &s->cache;
+        _cleanup_free_ char *host = strndup(name, strlen(name) - 5);
+        struct hc_store_entry *e;
+        struct hc_record *r = NULL;
+        char *error = NULL;
+        struct stat st;
+        uint64_t id;
+        int k, changed = 0;
+
+        if (!host)
+                return -ENOMEM;
+        e = hc_record_cache_find(c, host);
+        if (fstatat(d->dfd, name, &st, 0) < 0) {
+                /* Gone: no record, no failure. */
+                changed = entry_remove(c, host);
+                k = failure_set(c, name, NULL);
+                return k < 0 ? k : changed || k;
+        }
+        id = identity(&st);
+        if (e && e->identity == id)
+                return 0;
+        if (!S_ISREG(st.st_mode)) {
+                if (asprintf(&error, "%s/%s: not a regular file", d->dir, name) < 0)
+                        return -ENOMEM;
+        } else {
+                k = load_file(d, name, host, &r, &error);
+                if (k < 0)
+                        return k;
+        }
+        if (error) {
+                changed = entry_remove(c, host);
+                k = failure_set(c, name, error);
+                return k < 0 ? k : changed || k;
+        }
+        k = failure_set(c, name, NULL);
+        if (k < 0) {
+                hc_record_free(r);
+                return k;
+        }
+        changed = k;
+        if (!e) {
+                if (entry_grow(c) < 0) {
+                        hc_record_free(r);
+                        return -ENOMEM;
+                }
+                e = &c->entries[c->n];
+                *e = (struct hc_store_entry){0};
+                if (hc_store_entry_set_host(e, host) < 0) {
+                        hc_record_free(r);
+                        return -ENOMEM;
+                }
+                c->n++;
+                changed = 1;
+        }
+        e->identity = id;
+        k = hc_record_cache_fill(c, e, r);
+        hc_record_free(r);
+        if (k < 0)
+                return k;
+        if (changed)
+                hc_record_cache_sort(c); /* a new host went to the end */
+        return changed || k;
+}
+
+/* Looks at every *.json (full rescan). */
+static int refresh_all(struct hc_store *s, bool *changed, struct hc_error *err)
+{
+        struct dir_store *d = s->backend;
+        struct hc_record_cache *c = &s->cache, next = {0};
+        /* Per old entry: still to be seen, moved over as is, or replaced by a re-read. */
+        enum { UNSEEN, MOVED, REPLACED };
+        _cleanup_free_ unsigned char *taken = calloc(c->n + 1, 1);
         struct dirent *de;
         DIR *dir;
-        int k = 0;
+        int dfd, k = 0;
+        bool moved = false;
 
-        *changed = false;
-        dir = opendir(d->dir);
-        if (!dir)
-                return hc_error_at(err, errno, d->dir, 0, 0, "cannot read the store directory: %s",
-                                   strerror(errno));
-        while ((errno = 0, de = readdir(dir))) {
+        if (!taken)
+                return hc_error_set(err, ENOMEM, "out of memory");
+
+        dfd = openat(d->dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        dir = dfd >= 0 ? fdopendir(dfd) : NULL;
+        if (!dir) {
+                int e = errno;
+                if (dfd >= 0)
+                        (void)close(dfd);
+                return hc_error_at(err, e, d->dir, 0, 0, "cannot read the store directory: %s", strerror(e));
+        }
+        /* next shares the class table with c: entries move over with their class references. */
+        next.classes = c->classes;
+        next.n_classes = c->n_classes;
+        while (k >= 0 && (errno = 0, de = readdir(dir))) {
+                char host[256];
+                struct hc_store_entry *old, *e;
+                struct hc_record *r = NULL;
+                char *error = NULL;
                 struct stat st;
-                struct dir_entry *old, *e;
+                uint64_t id;
 
                 if (!is_record_name(de->d_name))
                         continue;
+                snprintf(host, sizeof(host), "%.*s", (int)(strlen(de->d_name) - 5), de->d_name);
                 if (fstatat(dirfd(dir), de->d_name, &st, 0) < 0)
-                        continue; /* gone since readdir: the next refresh sees the delete */
-                if (n == cap) {
-                        struct dir_entry *grown;
-
-                        cap = cap ? cap * 2 : 64;
-                        grown = reallocarray(next, cap, sizeof(*next));
-                        if (!grown) {
-                                k = -ENOMEM;
+                        continue; /* gone since readdir */
+                id = identity(&st);
+                old = hc_record_cache_find(c, host);
+                if (old && old->identity == id) {
+                        k = entry_grow(&next);
+                        if (k < 0)
                                 break;
-                        }
-                        next = grown;
-                }
-                e = &next[n];
-                *e = (struct dir_entry){0};
-                e->name = strdup(de->d_name);
-                if (!e->name) {
-                        k = -ENOMEM;
-                        break;
-                }
-                n++;
-                e->dev = st.st_dev;
-                e->ino = st.st_ino;
-                e->size = st.st_size;
-                e->mtime = st.st_mtim;
-                e->ctime = st.st_ctim;
-                old = find_entry(d->entries, d->n_entries, e->name);
-                if (old && same_file(old, &st)) {
-                        /* Unchanged: take the parsed result over. */
-                        e->record = TAKE_PTR(old->record);
-                        e->error = TAKE_PTR(old->error);
+                        next.entries[next.n++] = *old; /* host and class reference move over */
+                        taken[old - c->entries] = MOVED;
                         continue;
                 }
                 if (!S_ISREG(st.st_mode)) {
-                        k = asprintf(&e->error, "%s/%s: not a regular file", d->dir, e->name) < 0
-                                            ? -ENOMEM
-                                            : 0;
+                        if (asprintf(&error, "%s/%s: not a regular file", d->dir, de->d_name) < 0)
+                                k = -ENOMEM;
                 } else {
-                        k = load_entry(d, e);
+                        k = load_file(d, de->d_name, host, &r, &error);
                 }
                 if (k < 0)
                         break;
-                /* A rewrite with the same content is not a change. */
-                if (!old || !(old->record || old->error) || !same_outcome(old, e))
-                        moved = true;
-        }
-        if (k == 0 && errno != 0)
-                k = -errno;
-        (void)closedir(dir);
-        if (k < 0) {
-                /* Put back what we borrowed from the old entries: they stay the view. */
-                for (size_t i = 0; i < n; i++) {
-                        struct dir_entry *old = find_entry(d->entries, d->n_entries, next[i].name);
-                        if (old && !old->record && !old->error) {
-                                old->record = TAKE_PTR(next[i].record);
-                                old->error = TAKE_PTR(next[i].error);
-                        }
+                if (error) {
+                        struct hc_store_failure *f = failure_find(c, de->d_name);
+
+                        if (!f || strcmp(f->error, error) != 0 || old)
+                                moved = true;
+                        if (old)
+                                taken[old - c->entries] = REPLACED;
+                        k = failure_set(&next, de->d_name, error);
+                        continue;
                 }
-                entries_free(next, n);
+                if (failure_find(c, de->d_name))
+                        moved = true;
+                k = entry_grow(&next);
+                if (k < 0) {
+                        hc_record_free(r);
+                        break;
+                }
+                e = &next.entries[next.n];
+                *e = (struct hc_store_entry){.identity = id};
+                if (hc_store_entry_set_host(e, host) < 0) {
+                        hc_record_free(r);
+                        k = -ENOMEM;
+                        break;
+                }
+                next.n++;
+                k = hc_record_cache_fill(&next, e, r);
+                hc_record_free(r);
+                /* The same content rewritten (a republish of an unchanged record) is no change. */
+                if (!old || old->cls != e->cls || old->probed_at != e->probed_at)
+                        moved = true;
+                if (old)
+                        taken[old - c->entries] = REPLACED;
+        }
+        if (k >= 0 && errno != 0)
+                k = -errno;
+        closedir(dir);
+        c->classes = next.classes;
+        c->n_classes = next.n_classes;
+        /* Cut short (no memory, readdir failed): hosts not seen yet are kept as they were. */
+        for (size_t i = 0; k < 0 && i < c->n; i++)
+                if (taken[i] == UNSEEN && entry_grow(&next) >= 0) {
+                        next.entries[next.n++] = c->entries[i];
+                        taken[i] = MOVED;
+                }
+        /* Whatever was not taken over is gone (or replaced). */
+        for (size_t i = 0; i < c->n; i++)
+                if (taken[i] != MOVED) {
+                        if (taken[i] == UNSEEN)
+                                moved = true; /* gone */
+                        hc_store_entry_done(c, &c->entries[i]);
+                }
+        next.classes = c->classes;
+        next.n_classes = c->n_classes;
+        if (k < 0) {
+                /* Keep what could be read; a later rescan completes it. */
+                d->full_needed = true;
+                moved = true;
+        }
+        for (size_t i = 0; i < c->n_failures; i++)
+                if (!failure_find(&next, c->failures[i].name))
+                        moved = true;
+        for (size_t i = 0; i < c->n_failures; i++)
+                hc_store_failure_done(&c->failures[i]);
+        free(c->failures);
+        free(c->entries);
+        next.serial = c->serial;
+        *c = next;
+        hc_record_cache_sort(c);
+        if (moved)
+                c->serial++;
+        *changed = moved;
+        if (k < 0)
+                return hc_error_at(err, -k, d->dir, 0, 0, "cannot refresh the store: %s", strerror(-k));
+        return 0;
+}
+
+static int dir_refresh(struct hc_store *s, bool full, bool *changed, struct hc_error *err)
+{
+        struct dir_store *d = s->backend;
+        int k = 0, any = 0;
+
+        *changed = false;
+        /* Without a watch nothing says what changed: look at everything. */
+        if (full || d->full_needed || d->inotify_fd < 0) {
+                d->full_needed = false;
+                pending_clear(d);
+                return refresh_all(s, changed, err);
+        }
+        for (size_t i = 0; i < d->n_pending; i++) {
+                bool dup = false;
+
+                for (size_t j = 0; j < i && !dup; j++)
+                        dup = strcmp(d->pending[i], d->pending[j]) == 0;
+                if (dup)
+                        continue;
+                k = refresh_one(s, d->pending[i]);
+                if (k < 0)
+                        break;
+                any |= k;
+        }
+        pending_clear(d);
+        if (k < 0) {
+                d->full_needed = true;
                 return hc_error_at(err, -k, d->dir, 0, 0, "cannot refresh the store: %s", strerror(-k));
         }
-        if (n > 0)
-                qsort(next, n, sizeof(*next), cmp_entry_name);
-        /* Entries that vanished. */
-        for (size_t i = 0; i < d->n_entries && !moved; i++)
-                if (!find_entry(next, n, d->entries[i].name))
-                        moved = true;
-        entries_free(d->entries, d->n_entries);
-        d->entries = next;
-        d->n_entries = n;
-        k = rebuild_view(s);
-        if (k < 0)
-                return hc_error_set(err, ENOMEM, "out of memory");
-        if (moved)
-                s->view.serial++;
-        *changed = moved;
+        if (any)
+                s->cache.serial++;
+        *changed = any;
         return 0;
 }
 
@@ -379,6 +524,29 @@ static int dir_watch_fd(struct hc_store *s)
         return d->inotify_fd;
 }
 
+/* Remembers a name for the next incremental refresh; too many: a full rescan is cheaper. */
+static void pending_add(struct dir_store *d, const char *name)
+{
+        char **grown;
+
+        if (d->full_needed)
+                return;
+        if (d->n_pending >= 4096) {
+                pending_clear(d);
+                d->full_needed = true;
+                return;
+        }
+        grown = reallocarray(d->pending, d->n_pending + 1, sizeof(char *));
+        if (!grown || !(grown[d->n_pending] = strdup(name))) {
+                if (grown)
+                        d->pending = grown;
+                d->full_needed = true;
+                return;
+        }
+        d->pending = grown;
+        d->n_pending++;
+}
+
 static int dir_watch_drain(struct hc_store *s, bool *relevant)
 {
         struct dir_store *d = s->backend;
@@ -401,10 +569,14 @@ static int dir_watch_drain(struct hc_store *s, bool *relevant)
                 for (char *p = buf; p < buf + len;) {
                         const struct inotify_event *ev = (const struct inotify_event *)p;
 
-                        if (ev->mask & (IN_Q_OVERFLOW | IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED))
+                        if (ev->mask & (IN_Q_OVERFLOW | IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED)) {
                                 *relevant = true;
-                        else if (ev->len > 0 && is_record_name(ev->name))
+                                d->full_needed = true;
+                                pending_clear(d);
+                        } else if (ev->len > 0 && is_record_name(ev->name)) {
                                 *relevant = true;
+                                pending_add(d, ev->name);
+                        }
                         p += sizeof(*ev) + ev->len;
                 }
         }

@@ -61,25 +61,6 @@ bool hc_vm_host_accepts(const struct hc_record *host, size_t i, uint64_t value, 
         return true;
 }
 
-static const struct hc_record *find_record(const struct hc_record *const *records, size_t n,
-                                           const char *host)
-{
-        size_t lo = 0, hi = n;
-
-        while (lo < hi) {
-                size_t mid = lo + (hi - lo) / 2;
-                int c = strcmp(records[mid]->host, host);
-
-                if (c == 0)
-                        return records[mid];
-                if (c < 0)
-                        lo = mid + 1;
-                else
-                        hi = mid;
-        }
-        return NULL;
-}
-
 /* Adds v under key, or appends it to the array o when key is NULL; consumes v. */
 static int add(json_object *o, const char *key, json_object *v)
 {
@@ -99,9 +80,8 @@ static int add_str(json_object *o, const char *key, const char *s)
 
 /* Judges the pool's hosts: names go to the arrays (capped), counts to *n_can, *n_cannot. */
 static int judge_members(const struct hc_vm_state *vm, const struct hc_baseline_pool *pool,
-                         const struct hc_record *const *records, size_t n_records,
-                         json_object *can_hosts, json_object *cannot_hosts, size_t *n_can,
-                         size_t *n_cannot)
+                         hc_vm_lookup lookup, const void *userdata, json_object *can_hosts,
+                         json_object *cannot_hosts, size_t *n_can, size_t *n_cannot)
 {
         json_object *hosts;
 
@@ -110,7 +90,8 @@ static int judge_members(const struct hc_vm_state *vm, const struct hc_baseline_
                 return 0;
         for (size_t h = 0; h < json_object_array_length(hosts); h++) {
                 const char *name = json_object_get_string(json_object_array_get_idx(hosts, h));
-                const struct hc_record *r = find_record(records, n_records, name);
+                struct hc_store_record buf;
+                const struct hc_record *r = lookup && lookup(userdata, name, &buf) ? &buf.rec : NULL;
                 char why[160] = "";
                 bool ok = r != NULL;
 
@@ -171,8 +152,7 @@ static json_object *registers_json(const struct hc_vm_state *vm)
 }
 
 json_object *hc_vm_audit(const struct hc_vm_state *vm, const struct hc_baseline_file *bf,
-                         const struct hc_record *const *records, size_t n_records,
-                         enum hc_vm_verdict *ret_verdict)
+                         hc_vm_lookup lookup, const void *userdata, enum hc_vm_verdict *ret_verdict)
 {
         _cleanup_(json_object_putp) json_object *o = json_object_new_object();
         const struct hc_baseline_pool *pool = NULL;
@@ -216,7 +196,7 @@ json_object *hc_vm_audit(const struct hc_vm_state *vm, const struct hc_baseline_
                 size_t n_can, n_cannot;
 
                 if (!can || !cannot ||
-                    judge_members(vm, pool, records, n_records, can, cannot, &n_can, &n_cannot) < 0 ||
+                    judge_members(vm, pool, lookup, userdata, can, cannot, &n_can, &n_cannot) < 0 ||
                     add(o, "can_migrate_to", host_list(n_can, TAKE_PTR(can))) < 0 ||
                     add(o, "cannot_migrate_to", host_list(n_cannot, TAKE_PTR(cannot))) < 0)
                         return NULL;

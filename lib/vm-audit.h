@@ -29,6 +29,7 @@
 
 #include "baseline-file.h"
 #include "record.h"
+#include "store.h"
 
 enum hc_vm_verdict {
         HC_VM_CURRENT,      /* the VM has the pool's current values */
@@ -57,14 +58,16 @@ struct hc_vm_state {
 const char *hc_vm_verdict_to_string(enum hc_vm_verdict v);
 bool hc_vm_verdict_is_finding(enum hc_vm_verdict v);
 
+/* Finds a member's record (hc_store_lookup has this shape, with the store as userdata). */
+typedef bool (*hc_vm_lookup)(const void *userdata, const char *host, struct hc_store_record *out);
+
 /*
- * Judges one VM against the baseline file and the member records (sorted by
- * host, as a store view).  Returns the VM's entry for the "vms" array
- * (NULL when out of memory) and sets *ret_verdict.
+ * Judges one VM against the baseline file and the member records found
+ * through lookup.  Returns the VM's entry for the "vms" array (NULL when out
+ * of memory) and sets *ret_verdict.
  */
 json_object *hc_vm_audit(const struct hc_vm_state *vm, const struct hc_baseline_file *bf,
-                         const struct hc_record *const *records, size_t n_records,
-                         enum hc_vm_verdict *ret_verdict);
+                         hc_vm_lookup lookup, const void *userdata, enum hc_vm_verdict *ret_verdict);
 
 /*
  * Whether host accepts the value vm carries for catalog register i; on

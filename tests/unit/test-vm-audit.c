@@ -51,6 +51,19 @@ static void records(struct hc_record *out[2])
         out[1]->regs[ven].value = 0x1;
 }
 
+/* hc_vm_lookup over an array of two records. */
+static bool lookup2(const void *userdata, const char *host, struct hc_store_record *out)
+{
+        struct hc_record *const *recs = userdata;
+
+        for (int i = 0; i < 2; i++)
+                if (strcmp(recs[i]->host, host) == 0) {
+                        out->rec = *recs[i];
+                        return true;
+                }
+        return false;
+}
+
 static void vm_with_pool_values(struct hc_vm_state *vm, const struct hc_baseline_pool *p)
 {
         *vm = (struct hc_vm_state){.uuid = UUID, .name = "web-vm", .running = 1, .source = "plan",
@@ -76,7 +89,7 @@ HC_TEST(vm_audit__current_values_are_current)
 
         records(recs);
         vm_with_pool_values(&vm, hc_baseline_file_find(bf, "web"));
-        o = hc_vm_audit(&vm, bf, (const struct hc_record *const *)recs, 2, &v);
+        o = hc_vm_audit(&vm, bf, lookup2, recs, &v);
         HC_ASSERT(o, "oom");
         HC_ASSERT_STREQ(hc_vm_verdict_to_string(v), "current");
         HC_ASSERT(!hc_vm_verdict_is_finding(v), "current is no finding");
@@ -100,7 +113,7 @@ HC_TEST(vm_audit__narrowed_pool_names_hosts_the_vm_cannot_reach)
         vm_with_pool_values(&vm, hc_baseline_file_find(bf, "web"));
         vm.regs[std].value = 0x1;
         vm.digest = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
-        o = hc_vm_audit(&vm, bf, (const struct hc_record *const *)recs, 2, &v);
+        o = hc_vm_audit(&vm, bf, lookup2, recs, &v);
         HC_ASSERT(o, "oom");
         HC_ASSERT_STREQ(hc_vm_verdict_to_string(v), "narrowed");
         HC_ASSERT(hc_vm_verdict_is_finding(v), "narrowed is a finding");
@@ -132,7 +145,7 @@ HC_TEST(vm_audit__older_values_every_member_accepts_are_compatible)
         vm_with_pool_values(&vm, hc_baseline_file_find(bf, "web"));
         vm.regs[ven].value = 0x0; /* less than the pool offers now */
         vm.digest = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
-        o = hc_vm_audit(&vm, bf, (const struct hc_record *const *)recs, 2, &v);
+        o = hc_vm_audit(&vm, bf, lookup2, recs, &v);
         HC_ASSERT_STREQ(hc_vm_verdict_to_string(v), "compatible");
         json_object_put(o);
         hc_record_free(recs[0]);
@@ -148,25 +161,25 @@ HC_TEST(vm_audit__findings_for_missing_pool_untracked_stale_unreadable)
 
         vm = (struct hc_vm_state){.uuid = UUID, .running = 1, .source = "plan", .pool = "gone",
                                   .generation = 3};
-        o = hc_vm_audit(&vm, bf, NULL, 0, &v);
+        o = hc_vm_audit(&vm, bf, NULL, NULL, &v);
         HC_ASSERT_STREQ(hc_vm_verdict_to_string(v), "pool-missing");
         HC_ASSERT_STREQ(str(o, "message"), "pool gone is not in the baseline");
         json_object_put(o);
 
         vm = (struct hc_vm_state){.uuid = UUID, .running = 1};
-        o = hc_vm_audit(&vm, bf, NULL, 0, &v);
+        o = hc_vm_audit(&vm, bf, NULL, NULL, &v);
         HC_ASSERT_STREQ(hc_vm_verdict_to_string(v), "untracked");
         json_object_put(o);
 
         vm = (struct hc_vm_state){.uuid = UUID, .running = 0, .source = "plan", .pool = "web"};
-        o = hc_vm_audit(&vm, bf, NULL, 0, &v);
+        o = hc_vm_audit(&vm, bf, NULL, NULL, &v);
         HC_ASSERT_STREQ(hc_vm_verdict_to_string(v), "stale-plan");
         HC_ASSERT(!hc_vm_verdict_is_finding(v), "a left-behind plan is housekeeping, not a finding");
         json_object_put(o);
 
         vm = (struct hc_vm_state){.uuid = UUID, .running = -1, .source = "plan",
                                   .error = "x.plan:3: expected \"mode start|incoming\", got \"mode\""};
-        o = hc_vm_audit(&vm, bf, NULL, 0, &v);
+        o = hc_vm_audit(&vm, bf, NULL, NULL, &v);
         HC_ASSERT_STREQ(hc_vm_verdict_to_string(v), "unreadable");
         HC_ASSERT_STREQ(str(o, "message"),
                         "cannot tell what the VM carries: x.plan:3: expected \"mode start|incoming\", got \"mode\"");
