@@ -114,6 +114,7 @@ start_daemon() {
                 for _ in $(seq 50); do [ -S "$T/notify.sock" ] && break; sleep 0.05; done
         fi
         [ "${NOTIFY:-0}" = 1 ] && env+=(NOTIFY_SOCKET="$T/notify.sock")
+        [ -n "${WATCHDOG_USEC:-}" ] && env+=(WATCHDOG_USEC="$WATCHDOG_USEC")
         env "${env[@]}" "$HCD" --log-target=console --state-dir "$T/state" --policy-dir "$T/policy" \
                 --store "$T/fleet" --plan-dir "$T/plans" --record-file "$T/etc/host.json" --host web-01 \
                 --config "$T/hypercalld.conf" --libvirt-uri "${LIBVIRT_URI:-}" "$@" \

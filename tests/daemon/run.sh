@@ -16,7 +16,7 @@ test_ready_via_notify_socket() {
         start_bus
         make_fleet
         write_config
-        NOTIFY=1 start_daemon
+        NOTIFY=1 WATCHDOG_USEC=400000 start_daemon
         eventually 100 grep -q '^READY=1' "$T/notify.log" || fail "no READY=1: $(cat "$T/notify.log")"
         busctl --system status "$BUS_NAME" >/dev/null || fail "READY=1 before the bus name was owned"
         "$TOOL" check-baseline "$T/state/baseline.json" >/dev/null || fail "READY=1 without a baseline file"
@@ -24,6 +24,8 @@ test_ready_via_notify_socket() {
                 "$T/notify.log" || fail "no operator-readable STATUS=: $(cat "$T/notify.log")"
         # READY=1 came after the baseline was written: the file predates the datagram.
         [ "$(grep -c '^READY=1' "$T/notify.log")" = 1 ] || fail "READY=1 sent more than once"
+        # WatchdogSec=: the event loop pings at half the interval.
+        eventually 30 sh -c "[ \$(grep -c '^WATCHDOG=1' '$T/notify.log') -ge 2 ]" || fail "no WATCHDOG=1 pings"
 }
 
 # Anyone may read; properties say what the operator asks first.
