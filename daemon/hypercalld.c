@@ -828,7 +828,6 @@ static void log_changes(Context *c, const struct hc_baseline_file *old, const st
         }
         for (size_t i = 0; i < ch->n_refused; i++) {
                 const struct hc_baseline_pool *p = hc_baseline_file_find(new, ch->refused[i]);
-                _cleanup_free_ char *why = NULL;
                 struct hc_error err = {0};
                 const struct hc_baseline_pool *dummy;
                 char f_pool[96], f_gen[64];
@@ -1054,7 +1053,6 @@ static void context_load_cached_baseline(Context *c)
 {
         _cleanup_(hc_baseline_file_freep) struct hc_baseline_file *f = NULL;
         struct hc_error err = {0};
-        _cleanup_free_ char *dir = NULL;
         DIR *d;
         struct dirent *de;
         int r;
