@@ -473,39 +473,43 @@ static void context_schedule_recompute(Context *c);
 static int context_acquire_record(Context *c, struct hc_record **ret, struct hc_error *err)
 {
         struct hc_probe_options opts = {.host = c->host_name};
-        struct hc_record *r = NULL;
+        _cleanup_(hc_record_freep) struct hc_record *r = NULL;
         struct hc_error perr = {0};
-        _cleanup_free_ char *source = NULL, *note = NULL;
+        const char *note = NULL;
+        char source[4200] = "none";
+        char *new_source, *new_note = NULL;
         int k;
 
         if (c->config.probe != HCD_PROBE_NO) {
                 k = hc_probe(&opts, &r, &perr);
-                if (k >= 0) {
-                        source = strdup("probe");
-                } else if (c->config.probe == HCD_PROBE_YES) {
+                if (k >= 0)
+                        snprintf(source, sizeof(source), "probe");
+                else if (c->config.probe == HCD_PROBE_YES)
                         return hc_error_set(err, -k, "probe failed (Probe=yes): %s", hc_error_text(&perr));
-                } else {
-                        note = strdup(hc_error_text(&perr));
-                }
+                else
+                        note = hc_error_text(&perr);
         } else {
-                note = strdup("probing disabled (Probe=no)");
+                note = "probing disabled (Probe=no)";
         }
         if (!r && c->config.record_file) {
                 k = hc_record_load(c->config.record_file, &r, err);
                 if (k < 0)
                         return k;
-                if (asprintf(&source, "file:%s", c->config.record_file) < 0)
-                        source = NULL;
+                snprintf(source, sizeof(source), "file:%s", c->config.record_file);
         }
-        if (!r)
-                source = strdup("none");
-        if (!source)
+        new_source = strdup(source);
+        if (note)
+                new_note = strdup(note);
+        if (!new_source || (note && !new_note)) {
+                free(new_source);
+                free(new_note);
                 return hc_error_set(err, ENOMEM, "out of memory");
+        }
         free(c->host_source);
-        c->host_source = TAKE_PTR(source);
+        c->host_source = new_source;
         free(c->host_note);
-        c->host_note = TAKE_PTR(note);
-        *ret = r;
+        c->host_note = new_note;
+        *ret = TAKE_PTR(r);
         return 0;
 }
 
@@ -520,15 +524,14 @@ static int context_refresh_host(Context *c, bool *ret_drift, struct hc_error *er
         const struct hc_record *published = NULL;
         struct hc_store_record pub;
         bool relevant = false;
-        _cleanup_free_ char *old_source = strdup(c->host_source ?: "");
+        char old_source[4200];
         bool had_source = c->host_source != NULL;
         char f_host[300], drift[1024];
         const char *fields[] = {f_host, NULL};
         int k;
 
         *ret_drift = false;
-        if (!old_source)
-                return hc_error_set(err, ENOMEM, "out of memory");
+        snprintf(old_source, sizeof(old_source), "%s", c->host_source ?: "");
         k = context_acquire_record(c, &r, err);
         if (k < 0)
                 return k;
@@ -693,21 +696,13 @@ static void context_update_status(Context *c)
         (void)sd_notifyf(false, "STATUS=%s", status);
 }
 
-static void context_emit(Context *c, const char *first, ...) __attribute__((sentinel));
+/* PropertiesChanged for the named properties: context_emit(c, "Generation", "Pools"). */
+#define context_emit(c, ...) context_emit_strv((c), (const char *[]){__VA_ARGS__, NULL})
 
-static void context_emit(Context *c, const char *first, ...)
+static void context_emit_strv(Context *c, const char **names)
 {
-        const char *names[8];
-        size_t n = 0;
-        va_list ap;
-
         if (!c->bus)
                 return;
-        va_start(ap, first);
-        for (const char *s = first; s && n < ELEMENTSOF(names) - 1; s = va_arg(ap, const char *))
-                names[n++] = s;
-        va_end(ap);
-        names[n] = NULL;
         (void)sd_bus_emit_properties_changed_strv(c->bus, HC_BUS_PATH, HC_BUS_INTERFACE, (char **)names);
 }
 
@@ -718,7 +713,7 @@ static int set_last_error(Context *c, const char *text)
         if (same)
                 return 0;
         (void)set_string(&c->last_error, text);
-        context_emit(c, "LastError", NULL);
+        context_emit(c, "LastError");
         return 1;
 }
 
@@ -1033,9 +1028,9 @@ static int context_recompute(Context *c, bool drift)
                 if (gen_changed || ch.n_changed)
                         emit_baseline_changed(c, &ch);
                 if (file_changed)
-                        context_emit(c, "Generation", "BaselineDigest", "Pools", NULL);
+                        context_emit(c, "Generation", "BaselineDigest", "Pools");
                 else if (digest_changed)
-                        context_emit(c, "BaselineDigest", NULL);
+                        context_emit(c, "BaselineDigest");
         }
         set_last_error(c, first_problem[0] ? first_problem : NULL);
         c->recomputes++;
@@ -1315,7 +1310,7 @@ static int context_audit(Context *c)
         malloc_trim(0);
         if (findings != c->audit_findings) {
                 c->audit_findings = findings;
-                context_emit(c, "AuditFindings", NULL);
+                context_emit(c, "AuditFindings");
                 context_update_status(c);
         }
         return 0;
@@ -1362,7 +1357,7 @@ static void context_libvirt_try(Context *c)
                 if (!c->libvirt_state || strcmp(c->libvirt_state, state) != 0) {
                         hcd_log_full(LOG_INFO, 0, HC_MID_DAEMON_STATE, NULL, "libvirt: %s", state);
                         (void)set_string(&c->libvirt_state, state);
-                        context_emit(c, "LibvirtState", NULL);
+                        context_emit(c, "LibvirtState");
                 }
                 context_schedule_audit(c);
                 return;
@@ -1374,7 +1369,7 @@ static void context_libvirt_try(Context *c)
                              "retrying every %" PRIu64 " s",
                              error ?: "?", c->config.libvirt_retry_usec / USEC_PER_SEC);
                 (void)set_string(&c->libvirt_state, state);
-                context_emit(c, "LibvirtState", NULL);
+                context_emit(c, "LibvirtState");
         }
         if (c->config.libvirt_retry_usec) {
                 uint64_t when = now_usec(CLOCK_MONOTONIC) + c->config.libvirt_retry_usec;
@@ -1403,7 +1398,7 @@ static void on_libvirt_event(void *userdata, bool lost)
                 hcd_log_full(LOG_WARNING, 0, HC_MID_DAEMON_STATE, NULL,
                              "Lost the libvirt connection; reconnecting.");
                 (void)set_string(&c->libvirt_state, "unavailable: connection lost");
-                context_emit(c, "LibvirtState", NULL);
+                context_emit(c, "LibvirtState");
                 context_libvirt_try(c);
         }
         context_schedule_audit(c);
@@ -1849,7 +1844,7 @@ static int method_probe_host(sd_bus_message *m, void *userdata, sd_bus_error *er
                 return sd_bus_error_setf(error, HC_BUS_ERROR_PROBE_FAILED, "%s", hc_error_text(&err));
         }
         (void)context_recompute(c, drift);
-        context_emit(c, "HostRecord", "HostRecordSource", NULL);
+        context_emit(c, "HostRecord", "HostRecordSource");
         if (!c->host_record)
                 return sd_bus_reply_method_return(m, "s", "null");
         text = hc_record_to_string(c->host_record);
@@ -2098,7 +2093,7 @@ static int on_probe_timer(sd_event_source *s, uint64_t usec, void *userdata)
                 log_error("Periodic probe failed, keeping the published record: %s", hc_error_text(&err));
         else if (drift) {
                 (void)context_recompute(c, true);
-                context_emit(c, "HostRecord", "HostRecordSource", NULL);
+                context_emit(c, "HostRecord", "HostRecordSource");
         }
         (void)sd_event_source_set_time(s, usec + c->config.probe_interval_usec);
         return 0;
@@ -2182,7 +2177,7 @@ static int context_reload(Context *c, struct hc_error *err)
 
         (void)sd_notify(false, "RELOADING=1\nSTATUS=Reloading configuration, policies and the fleet store");
         c->state = "reloading";
-        context_emit(c, "State", NULL);
+        context_emit(c, "State");
         r = context_load_config(c, err);
         if (r < 0) {
                 log_error("Reload failed, keeping the running configuration: %s", hc_error_text(err));
@@ -2201,11 +2196,11 @@ static int context_reload(Context *c, struct hc_error *err)
                         log_error("Cannot refresh this host's record: %s", hc_error_text(&herr));
                 (void)hc_store_rescan(c->store, NULL, NULL);
                 (void)context_recompute(c, drift);
-                context_emit(c, "HostRecord", "HostRecordSource", "Store", "PolicyDirectory", NULL);
+                context_emit(c, "HostRecord", "HostRecordSource", "Store", "PolicyDirectory");
                 hcd_log_full(LOG_INFO, 0, HC_MID_DAEMON_STATE, NULL, "Reloaded.");
         }
         c->state = "running";
-        context_emit(c, "State", NULL);
+        context_emit(c, "State");
         (void)sd_notify(false, "READY=1");
         context_update_status(c);
         return r;

@@ -283,7 +283,7 @@ static int parse_pool(json_object *pool, size_t index, enum parse_mode mode, uin
                 return hc_error_field(err, EINVAL, origin, field, "expected an object");
         if (hc_json_check_keys(pool, keys, ELEMENTSOF(keys), origin, field, err) < 0)
                 return -EINVAL;
-        if (hc_json_get_string(pool, "pool", false, &p->pool, origin, err) < 0 || !p->pool[0])
+        if (hc_json_get_string(pool, "pool", false, &p->pool, origin, err) < 0 || !p->pool || !p->pool[0])
                 return hc_error_field(err, EINVAL, origin, field,
                                       "pool: expected a non-empty pool name");
         snprintf(field, sizeof(field), "pools[%zu] (%s)", index, p->pool);
@@ -435,12 +435,12 @@ const struct hc_baseline_pool *hc_baseline_file_find(const struct hc_baseline_fi
 {
         size_t lo = 0, hi;
 
-        assert(f);
-        assert(name);
+        if (!f || !name)
+                return NULL;
         hi = f->n_pools;
         while (lo < hi) {
                 size_t mid = lo + (hi - lo) / 2;
-                int c = strcmp(f->pools[mid].pool, name);
+                int c = strcmp(f->pools[mid].pool ?: "", name);
 
                 if (c == 0)
                         return &f->pools[mid];
@@ -592,7 +592,7 @@ static const struct hc_baseline_failure *find_failure(const struct hc_baseline_f
                                                       size_t n, const char *pool)
 {
         for (size_t i = 0; i < n; i++)
-                if (strcmp(failures[i].pool, pool) == 0)
+                if (failures[i].pool && pool && strcmp(failures[i].pool, pool) == 0)
                         return &failures[i];
         return NULL;
 }
@@ -629,6 +629,8 @@ int hc_baseline_file_update(const struct hc_baseline_file *prev, json_object *co
         k = from_document(json_object_get(computed), origin, MODE_COMPUTED, &cur, err);
         if (k < 0)
                 return k;
+        if (!cur)
+                return hc_error_set(err, EINVAL, "%s: no document", origin);
 
         cap = cur->n_pools + n_failures + 1;
         entries = calloc(cap, sizeof(*entries));
@@ -721,7 +723,7 @@ int hc_baseline_file_update(const struct hc_baseline_file *prev, json_object *co
                         json_object *name;
 
                         json_object_object_get_ex(entries[j], "pool", &name);
-                        still = strcmp(json_object_get_string(name), prev->pools[i].pool) == 0;
+                        still = strcmp(json_object_get_string(name) ?: "", prev->pools[i].pool) == 0;
                 }
                 if (!still) {
                         any_change = true;

@@ -134,15 +134,15 @@ static bool is_record_name(const char *name)
 
 static uint64_t identity(const struct stat *st)
 {
-        uint64_t v[7] = {st->st_dev, st->st_ino, (uint64_t)st->st_size, (uint64_t)st->st_mtim.tv_sec,
-                         (uint64_t)st->st_mtim.tv_nsec, (uint64_t)st->st_ctim.tv_sec,
-                         (uint64_t)st->st_ctim.tv_nsec};
+        const uint64_t v[7] = {st->st_dev, st->st_ino, (uint64_t)st->st_size, (uint64_t)st->st_mtim.tv_sec,
+                               (uint64_t)st->st_mtim.tv_nsec, (uint64_t)st->st_ctim.tv_sec,
+                               (uint64_t)st->st_ctim.tv_nsec};
         uint64_t h = 0xcbf29ce484222325ULL;
-        const unsigned char *p = (const unsigned char *)v;
 
-        for (size_t i = 0; i < sizeof(v); i++) {
-                h ^= p[i];
+        for (size_t i = 0; i < ELEMENTSOF(v); i++) {
+                h ^= v[i];
                 h *= 0x100000001b3ULL;
+                h ^= h >> 29;
         }
         return h | 1; /* never 0: 0 means "not read yet" */
 }
@@ -341,14 +341,12 @@ static int refresh_all(struct hc_store *s, bool *changed, struct hc_error *err)
         struct hc_record_cache *c = &s->cache, next = {0};
         /* Per old entry: still to be seen, moved over as is, or replaced by a re-read. */
         enum { UNSEEN, MOVED, REPLACED };
-        _cleanup_free_ unsigned char *taken = calloc(c->n + 1, 1);
+        unsigned char *taken;
         struct dirent *de;
         DIR *dir;
         int dfd, k = 0;
         bool moved = false;
 
-        if (!taken)
-                return hc_error_set(err, ENOMEM, "out of memory");
 
         dfd = openat(d->dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         dir = dfd >= 0 ? fdopendir(dfd) : NULL;
@@ -357,6 +355,11 @@ static int refresh_all(struct hc_store *s, bool *changed, struct hc_error *err)
                 if (dfd >= 0)
                         (void)close(dfd);
                 return hc_error_at(err, e, d->dir, 0, 0, "cannot read the store directory: %s", strerror(e));
+        }
+        taken = calloc(c->n + 1, 1);
+        if (!taken) {
+                closedir(dir);
+                return hc_error_set(err, ENOMEM, "out of memory");
         }
         /* next shares the class table with c: entries move over with their class references. */
         next.classes = c->classes;
@@ -457,6 +460,7 @@ static int refresh_all(struct hc_store *s, bool *changed, struct hc_error *err)
                 hc_store_failure_done(&c->failures[i]);
         free(c->failures);
         free(c->entries);
+        free(taken);
         next.serial = c->serial;
         *c = next;
         hc_record_cache_sort(c);

@@ -314,6 +314,7 @@ int hc_store_open(const char *url, struct hc_store **ret, struct hc_error *err)
         if (ops->backend_size) {
                 s->backend = calloc(1, ops->backend_size);
                 if (!s->backend)
+                        /* cppcheck-suppress memleak ; s is freed by its _cleanup_ */
                         return hc_error_set(err, ENOMEM, "out of memory");
         }
         if (asprintf(&s->location, "%s:%s", ops->scheme, location) < 0) {
