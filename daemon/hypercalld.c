@@ -410,6 +410,26 @@ static int context_load_policies(Context *c)
 
 /* ---- host record --------------------------------------------------------------------------- */
 
+/* Appends "; "-separated phrases to buf (truncating, never overflowing). */
+_printf_(4, 5) static void append_phrase(char *buf, size_t len, size_t *at, const char *fmt, ...)
+{
+        va_list ap;
+        int n;
+
+        if (*at >= len)
+                return;
+        if (*at > 0) {
+                n = snprintf(buf + *at, len - *at, "; ");
+                *at += n > 0 ? (size_t)n : 0;
+                if (*at >= len)
+                        return;
+        }
+        va_start(ap, fmt);
+        n = vsnprintf(buf + *at, len - *at, fmt, ap);
+        va_end(ap);
+        *at += n > 0 ? (size_t)n : 0;
+}
+
 static bool records_equal(const struct hc_record *a, const struct hc_record *b)
 {
         if (strcmp(a->host, b->host) != 0 || strcmp(a->kernel, b->kernel) != 0 ||
@@ -439,28 +459,22 @@ static void describe_drift(const struct hc_record *old, const struct hc_record *
         char a[HC_HEX_MAX], b[HC_HEX_MAX];
 
         buf[0] = '\0';
-#define APPEND(...)                                                                                \
-        do {                                                                                       \
-                if (at < len)                                                                      \
-                        at += (size_t)snprintf(buf + at, len - at, __VA_ARGS__);                   \
-        } while (0)
         if (strcmp(old->kernel, new->kernel) != 0)
-                APPEND("kernel %s -> %s", old->kernel, new->kernel);
+                append_phrase(buf, len, &at, "kernel %s -> %s", old->kernel, new->kernel);
         for (size_t i = 0; i < hc_catalog_count(); i++) {
                 const struct hc_reg_state *x = &old->regs[i], *y = &new->regs[i];
 
                 if (x->present == y->present && (!x->present || x->value == y->value))
                         continue;
-                APPEND("%s%s %s -> %s", at ? "; " : "", hc_catalog_get(i)->name,
-                       x->present ? hc_hex(x->value, a, sizeof(a)) : "absent",
-                       y->present ? hc_hex(y->value, b, sizeof(b)) : "absent");
+                append_phrase(buf, len, &at, "%s %s -> %s", hc_catalog_get(i)->name,
+                              x->present ? hc_hex(x->value, a, sizeof(a)) : "absent",
+                              y->present ? hc_hex(y->value, b, sizeof(b)) : "absent");
         }
         if (old->n_unknown != new->n_unknown)
-                APPEND("%sunknown firmware registers %zu -> %zu", at ? "; " : "", old->n_unknown,
-                       new->n_unknown);
+                append_phrase(buf, len, &at, "unknown firmware registers %zu -> %zu", old->n_unknown,
+                              new->n_unknown);
         if (at == 0)
-                APPEND("hardware identity changed");
-#undef APPEND
+                append_phrase(buf, len, &at, "hardware identity changed");
 }
 
 static void context_schedule_recompute(Context *c);
@@ -626,16 +640,10 @@ static bool describe_narrowing(const struct hc_baseline_pool *old, const struct 
         char a[HC_HEX_MAX], b[HC_HEX_MAX];
 
         buf[0] = '\0';
-#define APPEND(...)                                                                                \
-        do {                                                                                       \
-                if (at < len)                                                                      \
-                        at += (size_t)snprintf(buf + at, len - at, "%s", at ? "; " : ""),          \
-                                at += (at < len) ? (size_t)snprintf(buf + at, len - at, __VA_ARGS__) : 0; \
-        } while (0)
         if (!old || old->status != HC_POOL_OK)
                 return false;
         if (!new || new->status != HC_POOL_OK) {
-                APPEND("pool %s", new ? "refused" : "removed");
+                append_phrase(buf, len, &at, "pool %s", new ? "refused" : "removed");
                 return true;
         }
         for (size_t i = 0; i < hc_catalog_count(); i++) {
@@ -645,20 +653,20 @@ static bool describe_narrowing(const struct hc_baseline_pool *old, const struct 
                 if (!x->present)
                         continue;
                 if (!y->present) {
-                        APPEND("%s no longer set", reg->name);
+                        append_phrase(buf, len, &at, "%s no longer set", reg->name);
                         continue;
                 }
                 if (reg->kind == HC_KIND_BITMAP) {
-                        for (size_t s = 0; s < reg->n_services; s++) {
-                                uint64_t bit = 1ULL << reg->services[s].bit;
+                        for (size_t k = 0; k < reg->n_services; k++) {
+                                uint64_t bit = 1ULL << reg->services[k].bit;
                                 if ((x->value & bit) && !(y->value & bit))
-                                        APPEND("%s hidden", reg->services[s].name);
+                                        append_phrase(buf, len, &at, "%s hidden", reg->services[k].name);
                         }
                 } else if (reg->kind == HC_KIND_PSCI_VERSION && y->value < x->value) {
-                        APPEND("PSCI %s -> %s", hc_hex(x->value, a, sizeof(a)), hc_hex(y->value, b, sizeof(b)));
+                        append_phrase(buf, len, &at, "PSCI %s -> %s", hc_hex(x->value, a, sizeof(a)),
+                                      hc_hex(y->value, b, sizeof(b)));
                 }
         }
-#undef APPEND
         return at > 0;
 }
 
@@ -1339,7 +1347,7 @@ static void context_schedule_audit(Context *c)
                 (void)sd_event_source_set_enabled(c->audit_timer, SD_EVENT_ONESHOT);
                 return;
         }
-        if (sd_event_add_time(c->event, &c->audit_timer, CLOCK_MONOTONIC, when, 0, on_audit_timer, c) < 0)
+        if (sd_event_add_time(c->event, &c->audit_timer, CLOCK_MONOTONIC, when, 1, on_audit_timer, c) < 0)
                 log_warning("Cannot schedule the VM audit.");
 }
 
@@ -2017,7 +2025,7 @@ static void context_schedule_recompute(Context *c)
                 (void)sd_event_source_set_enabled(c->settle_timer, SD_EVENT_ONESHOT);
                 return;
         }
-        if (sd_event_add_time(c->event, &c->settle_timer, CLOCK_MONOTONIC, when, 0, on_settle, c) < 0)
+        if (sd_event_add_time(c->event, &c->settle_timer, CLOCK_MONOTONIC, when, 1, on_settle, c) < 0)
                 log_warning("Cannot schedule a recomputation.");
 }
 
