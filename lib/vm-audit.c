@@ -88,6 +88,14 @@ static int judge_members(const struct hc_vm_state *vm, const struct hc_baseline_
         *n_can = *n_cannot = 0;
         if (!json_object_object_get_ex(pool->json, "hosts", &hosts))
                 return 0;
+        if (vm->digest && strcmp(vm->digest, pool->digest) == 0) {
+                /* The pool's current values: every member accepts them by construction. */
+                *n_can = json_object_array_length(hosts);
+                for (size_t h = 0; h < *n_can && h < MAX_CAN_LISTED; h++)
+                        if (add(can_hosts, NULL, json_object_get(json_object_array_get_idx(hosts, h))) < 0)
+                                return -ENOMEM;
+                return 0;
+        }
         for (size_t h = 0; h < json_object_array_length(hosts); h++) {
                 const char *name = json_object_get_string(json_object_array_get_idx(hosts, h));
                 struct hc_store_record buf;
