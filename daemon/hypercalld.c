@@ -891,7 +891,7 @@ static int compute_set(Context *c, const struct hc_baseline_failure *fail, size_
  * replaced whole.  Returns 0 even when pools failed (LastError says so);
  * < 0 only when nothing could be computed.
  */
-static int context_recompute(Context *c, bool drift)
+static int context_recompute_one(Context *c, bool drift)
 {
         _cleanup_(hc_baseline_freep) struct hc_baseline *b = NULL;
         _cleanup_(hc_baseline_file_freep) struct hc_baseline_file *next = NULL, *prev = NULL;
@@ -1047,8 +1047,16 @@ static int context_recompute(Context *c, bool drift)
                   c->last_recompute_usec, c->generation, n_records, c->n_pools);
         context_update_status(c);
         context_schedule_audit(c);
-        malloc_trim(0);
         return 0;
+}
+
+static int context_recompute(Context *c, bool drift)
+{
+        int r = context_recompute_one(c, drift);
+
+        /* Everything the round allocated is freed by now: give the pages back. */
+        malloc_trim(0);
+        return r;
 }
 
 /* Loads the file a previous run left, as the last-known-good until the first recomputation. */
