@@ -395,6 +395,7 @@ test_journal_entries_are_structured() {
         unshare -m sh -c '
                 mount -t tmpfs tmpfs /run && mkdir -p /run/systemd/journal || exit 1
                 "$0" dgram-listen /run/systemd/journal/socket "$1/journal.log" &
+                echo $! >"$1/listener.pid"
                 for i in $(seq 50); do [ -S /run/systemd/journal/socket ] && break; sleep 0.05; done
                 exec "$2" --log-target=journal --state-dir "$1/state" --policy-dir "$1/policy" \
                         --store "$1/fleet" --plan-dir "$1/plans" --record-file "$1/etc/host.json" \
@@ -403,6 +404,8 @@ test_journal_entries_are_structured() {
         DAEMON_PID=$!
         PIDS+=("$DAEMON_PID")
         wait_for_name
+        # The listener lives in the namespace, not under us: stop it by its PID too.
+        PIDS+=("$(cat "$T/listener.pid")")
         eventually 50 grep -q "MESSAGE_ID=c4ef6ebe79bb406a8d4b3365b8594f65" "$T/journal.log" || fail "no BASELINE_CHANGED: $(cat "$T/journal.log")"
         awk 'BEGIN{RS="\n--\n"} /MESSAGE_ID=c4ef6ebe79bb406a8d4b3365b8594f65/ && /HYPERCALL_POOL=web/' "$T/journal.log" |
                 grep -q "^HYPERCALL_BASELINE_GENERATION=1$" || fail "entry lacks its fields: $(cat "$T/journal.log")"
