@@ -10,6 +10,7 @@
 
 #include "baseline.h"
 #include "strbuf.h"
+#include "jsonutil.h"
 
 const char *hc_why_to_string(enum hc_why why)
 {
@@ -706,16 +707,6 @@ static json_object *host_names(const struct hc_record *const *hosts, size_t n)
         return a;
 }
 
-static int add(json_object *o, const char *key, json_object *v)
-{
-        if (!v)
-                return -ENOMEM;
-        if (json_object_object_add(o, key, v) < 0) {
-                json_object_put(v);
-                return -ENOMEM;
-        }
-        return 0;
-}
 
 static json_object *issues_json(const struct hc_issue *list, size_t n)
 {
@@ -727,10 +718,10 @@ static json_object *issues_json(const struct hc_issue *list, size_t n)
 
                 for (size_t h = 0; k == 0 && h < list[i].n_hosts; h++)
                         k = json_object_array_add(hosts, json_object_new_string(list[i].hosts[h]));
-                k = k ?: add(o, "code", json_object_new_string(list[i].code));
-                k = k ?: add(o, "message", json_object_new_string(list[i].message));
+                k = k ?: hc_json_add(o, "code", json_object_new_string(list[i].code));
+                k = k ?: hc_json_add(o, "message", json_object_new_string(list[i].message));
                 if (k == 0) {
-                        k = add(o, "hosts", hosts);
+                        k = hc_json_add(o, "hosts", hosts);
                         hosts = NULL;
                 }
                 json_object_put(hosts);
@@ -752,38 +743,38 @@ json_object *hc_pool_result_to_json(const struct hc_pool_result *p)
 
         if (!o)
                 return NULL;
-        k = k ?: add(o, "pool", json_object_new_string(p->policy->pool));
-        k = k ?: add(o, "status", json_object_new_string(p->refused ? "refused" : "ok"));
-        k = k ?: add(o, "hosts", host_names(p->hosts, p->n_hosts));
-        k = k ?: add(o, "excluded", host_names(p->excluded, p->n_excluded));
+        k = k ?: hc_json_add(o, "pool", json_object_new_string(p->policy->pool));
+        k = k ?: hc_json_add(o, "status", json_object_new_string(p->refused ? "refused" : "ok"));
+        k = k ?: hc_json_add(o, "hosts", host_names(p->hosts, p->n_hosts));
+        k = k ?: hc_json_add(o, "excluded", host_names(p->excluded, p->n_excluded));
         if (k == 0 && !p->refused) {
-                k = add(o, "registers", regs = json_object_new_object());
+                k = hc_json_add(o, "registers", regs = json_object_new_object());
                 for (size_t i = 0; i < hc_catalog_count() && k == 0; i++)
                         if (p->has_value[i])
-                                k = add(regs, hc_catalog_get(i)->name,
+                                k = hc_json_add(regs, hc_catalog_get(i)->name,
                                         json_object_new_string(hc_hex(p->value[i], hex, sizeof(hex))));
         }
-        k = k ?: add(o, "services", services = json_object_new_object());
+        k = k ?: hc_json_add(o, "services", services = json_object_new_object());
         for (size_t s = 0; s < hc_service_count() && k == 0; s++) {
                 const struct hc_service_result *sr = &p->services[s];
                 json_object *so = json_object_new_object();
 
-                k = add(services, hc_service_get(s, NULL)->name, so);
-                k = k ?: add(so, "exposed", json_object_new_boolean(sr->exposed));
+                k = hc_json_add(services, hc_service_get(s, NULL)->name, so);
+                k = k ?: hc_json_add(so, "exposed", json_object_new_boolean(sr->exposed));
                 if (k == 0 && !sr->exposed)
-                        k = add(so, "why", json_object_new_string(hc_why_to_string(sr->why)));
+                        k = hc_json_add(so, "why", json_object_new_string(hc_why_to_string(sr->why)));
                 if (k == 0 && sr->why == HC_WHY_LACKING)
-                        k = add(so, "lacking", host_names(sr->lacking, sr->n_lacking));
+                        k = hc_json_add(so, "lacking", host_names(sr->lacking, sr->n_lacking));
         }
         if (k == 0 && !p->refused) {
-                k = add(o, "workaround_floors", floors = json_object_new_object());
+                k = hc_json_add(o, "workaround_floors", floors = json_object_new_object());
                 for (size_t i = 0; i < hc_catalog_count() && k == 0; i++)
                         if (p->has_floor[i])
-                                k = add(floors, hc_catalog_get(i)->name,
+                                k = hc_json_add(floors, hc_catalog_get(i)->name,
                                         json_object_new_string(hc_hex(p->floor[i], hex, sizeof(hex))));
         }
-        k = k ?: add(o, "errors", issues_json(p->errors, p->n_errors));
-        k = k ?: add(o, "warnings", issues_json(p->warnings, p->n_warnings));
+        k = k ?: hc_json_add(o, "errors", issues_json(p->errors, p->n_errors));
+        k = k ?: hc_json_add(o, "warnings", issues_json(p->warnings, p->n_warnings));
         return k == 0 ? TAKE_PTR(o) : NULL;
 }
 
@@ -795,9 +786,9 @@ json_object *hc_baseline_to_json(const struct hc_baseline *b)
 
         if (!o)
                 return NULL;
-        k = k ?: add(o, "schema", json_object_new_string(HC_BASELINE_SCHEMA));
-        k = k ?: add(o, "digest", json_object_new_string(b->digest));
-        k = k ?: add(o, "pools", pools = json_object_new_array_ext((int)b->n_pools));
+        k = k ?: hc_json_add(o, "schema", json_object_new_string(HC_BASELINE_SCHEMA));
+        k = k ?: hc_json_add(o, "digest", json_object_new_string(b->digest));
+        k = k ?: hc_json_add(o, "pools", pools = json_object_new_array_ext((int)b->n_pools));
         for (size_t i = 0; i < b->n_pools && k == 0; i++) {
                 json_object *p = hc_pool_result_to_json(&b->pools[i]);
 
@@ -806,6 +797,6 @@ json_object *hc_baseline_to_json(const struct hc_baseline *b)
                         k = -ENOMEM;
                 }
         }
-        k = k ?: add(o, "unassigned", host_names(b->unassigned, b->n_unassigned));
+        k = k ?: hc_json_add(o, "unassigned", host_names(b->unassigned, b->n_unassigned));
         return k == 0 ? TAKE_PTR(o) : NULL;
 }

@@ -4,17 +4,8 @@
 
 #include "explain.h"
 #include "strbuf.h"
+#include "jsonutil.h"
 
-static int add(json_object *o, const char *key, json_object *v)
-{
-        if (!v)
-                return -ENOMEM;
-        if (json_object_object_add(o, key, v) < 0) {
-                json_object_put(v);
-                return -ENOMEM;
-        }
-        return 0;
-}
 
 static json_object *origin_json(const struct hc_policy *p, struct hc_policy_pos pos)
 {
@@ -33,9 +24,9 @@ static int add_setting(json_object *arr, const struct hc_policy *p, const char *
         json_object *o = json_object_new_object();
         int k = o ? 0 : -ENOMEM;
 
-        k = k ?: add(o, "setting", json_object_new_string(setting));
-        k = k ?: add(o, "value", json_object_new_string(value));
-        k = k ?: add(o, "origin", origin_json(p, pos));
+        k = k ?: hc_json_add(o, "setting", json_object_new_string(setting));
+        k = k ?: hc_json_add(o, "value", json_object_new_string(value));
+        k = k ?: hc_json_add(o, "origin", origin_json(p, pos));
         k = k ?: json_object_array_add(arr, o);
         if (k < 0)
                 json_object_put(o);
@@ -48,9 +39,9 @@ static int add_limiting(json_object *arr, const struct hc_record *r, size_t reg)
         char hex[HC_HEX_MAX];
         int k = o ? 0 : -ENOMEM;
 
-        k = k ?: add(o, "host", json_object_new_string(r->host));
-        k = k ?: add(o, "kernel", json_object_new_string(r->kernel ? r->kernel : "unknown"));
-        k = k ?: add(o, "value",
+        k = k ?: hc_json_add(o, "host", json_object_new_string(r->host));
+        k = k ?: hc_json_add(o, "kernel", json_object_new_string(r->kernel ? r->kernel : "unknown"));
+        k = k ?: hc_json_add(o, "value",
                      json_object_new_string(r->regs[reg].present
                                                     ? hc_hex(r->regs[reg].value, hex, sizeof(hex))
                                                     : "absent"));
@@ -113,13 +104,13 @@ static int explain_service(const struct hc_pool_result *p, size_t s, json_object
         if (!where || !who)
                 return -ENOMEM;
 
-        k = k ?: add(o, "kind", json_object_new_string("service"));
-        k = k ?: add(o, "register", json_object_new_string(hc_catalog_get(ri)->name));
-        k = k ?: add(o, "bit", json_object_new_int((int)svc->bit));
-        k = k ?: add(o, "gates", json_object_new_string(svc->gates));
-        k = k ?: add(o, "exposed", json_object_new_boolean(sr->exposed));
+        k = k ?: hc_json_add(o, "kind", json_object_new_string("service"));
+        k = k ?: hc_json_add(o, "register", json_object_new_string(hc_catalog_get(ri)->name));
+        k = k ?: hc_json_add(o, "bit", json_object_new_int((int)svc->bit));
+        k = k ?: hc_json_add(o, "gates", json_object_new_string(svc->gates));
+        k = k ?: hc_json_add(o, "exposed", json_object_new_boolean(sr->exposed));
         if (k == 0 && !sr->exposed)
-                k = add(o, "why", json_object_new_string(hc_why_to_string(sr->why)));
+                k = hc_json_add(o, "why", json_object_new_string(hc_why_to_string(sr->why)));
 
         switch (sr->why) {
         case HC_WHY_NONE:
@@ -165,11 +156,11 @@ static int explain_service(const struct hc_pool_result *p, size_t s, json_object
                                   : 0;
                 break;
         }
-        k = k ?: add(o, "summary", json_object_new_string(summary));
-        k = k ?: add(o, "policy", policy = json_object_new_array());
+        k = k ?: hc_json_add(o, "summary", json_object_new_string(summary));
+        k = k ?: hc_json_add(o, "policy", policy = json_object_new_array());
         k = k ?: add_setting(policy, p->policy, setting, hc_service_mode_to_string(mode),
                              p->policy->service_pos[s]);
-        k = k ?: add(o, "limiting", limiting = json_object_new_array());
+        k = k ?: hc_json_add(o, "limiting", limiting = json_object_new_array());
         for (size_t h = 0; h < sr->n_lacking && k == 0; h++)
                 k = add_limiting(limiting, sr->lacking[h], ri);
         return k;
@@ -225,9 +216,9 @@ static int explain_register(const struct hc_pool_result *p, size_t i, json_objec
         bool pushed = !p->refused && p->has_value[i];
         int k = 0;
 
-        k = k ?: add(o, "kind", json_object_new_string("register"));
-        k = k ?: add(o, "register_kind", json_object_new_string(kind_name(reg->kind)));
-        k = k ?: add(o, "pushed", json_object_new_boolean(pushed));
+        k = k ?: hc_json_add(o, "kind", json_object_new_string("register"));
+        k = k ?: hc_json_add(o, "register_kind", json_object_new_string(kind_name(reg->kind)));
+        k = k ?: hc_json_add(o, "pushed", json_object_new_boolean(pushed));
         k = k ?: json_object_object_add(o, "value",
                                         pushed ? json_object_new_string(hc_hex(p->value[i], hex,
                                                                                sizeof(hex)))
@@ -238,7 +229,7 @@ static int explain_register(const struct hc_pool_result *p, size_t i, json_objec
                         p->has_floor[i] ? json_object_new_string(hc_hex(p->floor[i], hex,
                                                                         sizeof(hex)))
                                         : NULL);
-        k = k ?: add(o, "policy", policy = json_object_new_array());
+        k = k ?: hc_json_add(o, "policy", policy = json_object_new_array());
         if (k == 0 && reg->kind == HC_KIND_PSCI_VERSION && p->policy->has_psci_max) {
                 hc_psci_format(p->policy->psci_max, maxv, sizeof(maxv));
                 k = add_setting(policy, p->policy, "psci.max", maxv, p->policy->psci_max_pos);
@@ -255,7 +246,7 @@ static int explain_register(const struct hc_pool_result *p, size_t i, json_objec
                                 hc_service_mode_to_string(p->policy->services[s]),
                                 p->policy->service_pos[s]);
         }
-        k = k ?: add(o, "limiting", limiting = json_object_new_array());
+        k = k ?: hc_json_add(o, "limiting", limiting = json_object_new_array());
         k = k ?: limiting_hosts(p, i, limiting);
         if (k < 0)
                 return k;
@@ -305,7 +296,7 @@ static int explain_register(const struct hc_pool_result *p, size_t i, json_objec
                 summary = NULL;
                 return -ENOMEM;
         }
-        return add(o, "summary", json_object_new_string(summary));
+        return hc_json_add(o, "summary", json_object_new_string(summary));
 }
 
 int hc_explain(const struct hc_pool_result *pool, const char *subject, json_object **ret,
@@ -333,12 +324,12 @@ int hc_explain(const struct hc_pool_result *pool, const char *subject, json_obje
         }
         o = json_object_new_object();
         k = o ? 0 : -ENOMEM;
-        k = k ?: add(o, "schema", json_object_new_string(HC_EXPLAIN_SCHEMA));
-        k = k ?: add(o, "pool", json_object_new_string(pool->policy->pool));
-        k = k ?: add(o, "status", json_object_new_string(pool->refused ? "refused" : "ok"));
-        k = k ?: add(o, "subject", json_object_new_string(subject));
+        k = k ?: hc_json_add(o, "schema", json_object_new_string(HC_EXPLAIN_SCHEMA));
+        k = k ?: hc_json_add(o, "pool", json_object_new_string(pool->policy->pool));
+        k = k ?: hc_json_add(o, "status", json_object_new_string(pool->refused ? "refused" : "ok"));
+        k = k ?: hc_json_add(o, "subject", json_object_new_string(subject));
         k = k ?: (s >= 0 ? explain_service(pool, (size_t)s, o) : explain_register(pool, (size_t)r, o));
-        k = k ?: add(o, "errors", errors_json(pool));
+        k = k ?: hc_json_add(o, "errors", errors_json(pool));
         if (k < 0)
                 return hc_error_set(err, ENOMEM, "out of memory");
         *ret = TAKE_PTR(o);

@@ -131,6 +131,17 @@ int hc_json_get_hex(json_object *o, const char *key, uint64_t *ret, const char *
         return 1;
 }
 
+int hc_json_add(json_object *o, const char *key, json_object *v)
+{
+        if (!v)
+                return -ENOMEM;
+        if (json_object_object_add(o, key, v) < 0) {
+                json_object_put(v);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
 int hc_json_add_string(json_object *o, const char *key, const char *s)
 {
         json_object *v = NULL;

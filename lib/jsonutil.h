@@ -29,6 +29,9 @@ int hc_json_dup_string(json_object *o, const char *key, bool nullable, char **re
 int hc_json_get_hex(json_object *o, const char *key, uint64_t *ret, const char *origin,
                     const char *field, struct hc_error *err);
 
+/* Adds member key = v, taking v; -ENOMEM (v released) when v is NULL or the add fails. */
+int hc_json_add(json_object *o, const char *key, json_object *v);
+
 /* Adds a string member, or JSON null when s is NULL. */
 int hc_json_add_string(json_object *o, const char *key, const char *s);
 

@@ -6,6 +6,7 @@
 
 #include "migration.h"
 #include "strbuf.h"
+#include "jsonutil.h"
 
 void hc_migration_done(struct hc_migration *m)
 {
@@ -170,16 +171,6 @@ int hc_migration_check(const struct hc_pool_result *pool, const struct hc_record
         return 0;
 }
 
-static int add(json_object *o, const char *key, json_object *v)
-{
-        if (!v)
-                return -ENOMEM;
-        if (json_object_object_add(o, key, v) < 0) {
-                json_object_put(v);
-                return -ENOMEM;
-        }
-        return 0;
-}
 
 static json_object *reasons_json(const struct hc_migration *m)
 {
@@ -189,8 +180,8 @@ static json_object *reasons_json(const struct hc_migration *m)
                 json_object *r = json_object_new_object();
                 int k = r ? 0 : -ENOMEM;
 
-                k = k ?: add(r, "register", json_object_new_string(m->reasons[i].reg));
-                k = k ?: add(r, "message", json_object_new_string(m->reasons[i].message));
+                k = k ?: hc_json_add(r, "register", json_object_new_string(m->reasons[i].reg));
+                k = k ?: hc_json_add(r, "message", json_object_new_string(m->reasons[i].message));
                 if (k == 0 && json_object_array_add(a, r) == 0)
                         continue;
                 json_object_put(r);
@@ -206,12 +197,12 @@ json_object *hc_migration_to_json(const char *pool, const char *from, const char
         _cleanup_(json_object_putp) json_object *o = json_object_new_object();
         int k = o ? 0 : -ENOMEM;
 
-        k = k ?: add(o, "schema", json_object_new_string(HC_MIGRATION_SCHEMA));
-        k = k ?: add(o, "pool", json_object_new_string(pool));
-        k = k ?: add(o, "from", json_object_new_string(from));
-        k = k ?: add(o, "to", json_object_new_string(to));
-        k = k ?: add(o, "allowed", json_object_new_boolean(m->allowed));
-        k = k ?: add(o, "reasons", reasons_json(m));
+        k = k ?: hc_json_add(o, "schema", json_object_new_string(HC_MIGRATION_SCHEMA));
+        k = k ?: hc_json_add(o, "pool", json_object_new_string(pool));
+        k = k ?: hc_json_add(o, "from", json_object_new_string(from));
+        k = k ?: hc_json_add(o, "to", json_object_new_string(to));
+        k = k ?: hc_json_add(o, "allowed", json_object_new_boolean(m->allowed));
+        k = k ?: hc_json_add(o, "reasons", reasons_json(m));
         return k == 0 ? TAKE_PTR(o) : NULL;
 }
 
@@ -306,16 +297,16 @@ static json_object *class_json(const struct klass *c)
         char hex[HC_HEX_MAX];
         int k = o ? 0 : -ENOMEM;
 
-        k = k ?: add(o, "class", json_object_new_string(c->name));
-        k = k ?: add(o, "kernel", json_object_new_string(kernel_of(c->rep)));
-        k = k ?: add(o, "hosts", hosts = json_object_new_array());
+        k = k ?: hc_json_add(o, "class", json_object_new_string(c->name));
+        k = k ?: hc_json_add(o, "kernel", json_object_new_string(kernel_of(c->rep)));
+        k = k ?: hc_json_add(o, "hosts", hosts = json_object_new_array());
         for (size_t h = 0; h < c->n_hosts && k == 0; h++)
                 k = json_object_array_add(hosts, json_object_new_string(c->hosts[h]->host));
-        k = k ?: add(o, "registers", regs = json_object_new_object());
+        k = k ?: hc_json_add(o, "registers", regs = json_object_new_object());
         for (size_t i = 0; i < hc_catalog_count() && k == 0; i++) {
                 const struct hc_reg_state *st = &c->rep->regs[i];
 
-                k = add(regs, hc_catalog_get(i)->name,
+                k = hc_json_add(regs, hc_catalog_get(i)->name,
                         json_object_new_string(st->present ? hc_hex(st->value, hex, sizeof(hex))
                                                            : "absent"));
         }
@@ -331,10 +322,10 @@ json_object *hc_matrix_to_json(const struct hc_pool_result *pool)
         int k = o ? 0 : -ENOMEM;
 
         k = k ?: build_classes(pool, &c, &n);
-        k = k ?: add(o, "schema", json_object_new_string(HC_MATRIX_SCHEMA));
-        k = k ?: add(o, "pool", json_object_new_string(pool->policy->pool));
-        k = k ?: add(o, "status", json_object_new_string(pool->refused ? "refused" : "ok"));
-        k = k ?: add(o, "classes", classes = json_object_new_array());
+        k = k ?: hc_json_add(o, "schema", json_object_new_string(HC_MATRIX_SCHEMA));
+        k = k ?: hc_json_add(o, "pool", json_object_new_string(pool->policy->pool));
+        k = k ?: hc_json_add(o, "status", json_object_new_string(pool->refused ? "refused" : "ok"));
+        k = k ?: hc_json_add(o, "classes", classes = json_object_new_array());
         for (size_t i = 0; i < n && k == 0; i++) {
                 json_object *cj = class_json(&c[i]);
 
@@ -342,7 +333,7 @@ json_object *hc_matrix_to_json(const struct hc_pool_result *pool)
                 if (k < 0)
                         json_object_put(cj);
         }
-        k = k ?: add(o, "migrations", migrations = json_object_new_array());
+        k = k ?: hc_json_add(o, "migrations", migrations = json_object_new_array());
         for (size_t i = 0; i < n && k == 0; i++)
                 for (size_t j = 0; j < n && k == 0; j++) {
                         struct hc_migration m = {0};
@@ -354,10 +345,10 @@ json_object *hc_matrix_to_json(const struct hc_pool_result *pool)
                         if (k == 0) {
                                 e = json_object_new_object();
                                 k = e ? 0 : -ENOMEM;
-                                k = k ?: add(e, "from", json_object_new_string(c[i].name));
-                                k = k ?: add(e, "to", json_object_new_string(c[j].name));
-                                k = k ?: add(e, "allowed", json_object_new_boolean(m.allowed));
-                                k = k ?: add(e, "reasons", reasons_json(&m));
+                                k = k ?: hc_json_add(e, "from", json_object_new_string(c[i].name));
+                                k = k ?: hc_json_add(e, "to", json_object_new_string(c[j].name));
+                                k = k ?: hc_json_add(e, "allowed", json_object_new_boolean(m.allowed));
+                                k = k ?: hc_json_add(e, "reasons", reasons_json(&m));
                                 k = k ?: json_object_array_add(migrations, e);
                                 if (k < 0)
                                         json_object_put(e);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "whatif.h"
+#include "jsonutil.h"
 
 void hc_pool_diff_done(struct hc_pool_diff *d)
 {
@@ -267,16 +268,6 @@ int hc_pool_diff(const struct hc_pool_result *before, const struct hc_pool_resul
         return 0;
 }
 
-static int add(json_object *o, const char *key, json_object *v)
-{
-        if (!v)
-                return -ENOMEM;
-        if (json_object_object_add(o, key, v) < 0) {
-                json_object_put(v);
-                return -ENOMEM;
-        }
-        return 0;
-}
 
 static json_object *changes_json(const struct hc_pool_diff *d, bool only_narrowing, bool with_flag)
 {
@@ -291,12 +282,12 @@ static json_object *changes_json(const struct hc_pool_diff *d, bool only_narrowi
                         continue;
                 o = json_object_new_object();
                 k = o ? 0 : -ENOMEM;
-                k = k ?: add(o, "subject", json_object_new_string(c->subject));
-                k = k ?: add(o, "before", json_object_new_string(c->before));
-                k = k ?: add(o, "after", json_object_new_string(c->after));
+                k = k ?: hc_json_add(o, "subject", json_object_new_string(c->subject));
+                k = k ?: hc_json_add(o, "before", json_object_new_string(c->before));
+                k = k ?: hc_json_add(o, "after", json_object_new_string(c->after));
                 if (with_flag)
-                        k = k ?: add(o, "narrows", json_object_new_boolean(c->narrows));
-                k = k ?: add(o, "message", json_object_new_string(c->message));
+                        k = k ?: hc_json_add(o, "narrows", json_object_new_boolean(c->narrows));
+                k = k ?: hc_json_add(o, "message", json_object_new_string(c->message));
                 k = k ?: json_object_array_add(a, o);
                 if (k == 0)
                         continue;
@@ -313,12 +304,12 @@ json_object *hc_what_if_to_json(const struct hc_pool_result *before,
         _cleanup_(json_object_putp) json_object *o = json_object_new_object();
         int k = o ? 0 : -ENOMEM;
 
-        k = k ?: add(o, "schema", json_object_new_string(HC_WHAT_IF_SCHEMA));
-        k = k ?: add(o, "pool", json_object_new_string(after->policy->pool));
-        k = k ?: add(o, "narrows", json_object_new_boolean(d->narrows));
-        k = k ?: add(o, "changes", changes_json(d, false, true));
-        k = k ?: add(o, "before", hc_pool_result_to_json(before));
-        k = k ?: add(o, "after", hc_pool_result_to_json(after));
+        k = k ?: hc_json_add(o, "schema", json_object_new_string(HC_WHAT_IF_SCHEMA));
+        k = k ?: hc_json_add(o, "pool", json_object_new_string(after->policy->pool));
+        k = k ?: hc_json_add(o, "narrows", json_object_new_boolean(d->narrows));
+        k = k ?: hc_json_add(o, "changes", changes_json(d, false, true));
+        k = k ?: hc_json_add(o, "before", hc_pool_result_to_json(before));
+        k = k ?: hc_json_add(o, "after", hc_pool_result_to_json(after));
         return k == 0 ? TAKE_PTR(o) : NULL;
 }
 
@@ -332,15 +323,15 @@ json_object *hc_check_host_to_json(const struct hc_pool_result *before,
         int k = o ? 0 : -ENOMEM;
 
         (void)before;
-        k = k ?: add(o, "schema", json_object_new_string(HC_CHECK_HOST_SCHEMA));
-        k = k ?: add(o, "pool", json_object_new_string(after->policy->pool));
-        k = k ?: add(o, "host", json_object_new_string(host->host));
-        k = k ?: add(o, "kernel", json_object_new_string(host->kernel ? host->kernel : "unknown"));
-        k = k ?: add(o, "matches_members", json_object_new_boolean(matches_members));
-        k = k ?: add(o, "may_join", json_object_new_boolean(may_join));
-        k = k ?: add(o, "losses", changes_json(d, true, false));
-        k = k ?: add(o, "changes", changes_json(d, false, true));
-        k = k ?: add(o, "after", hc_pool_result_to_json(after));
+        k = k ?: hc_json_add(o, "schema", json_object_new_string(HC_CHECK_HOST_SCHEMA));
+        k = k ?: hc_json_add(o, "pool", json_object_new_string(after->policy->pool));
+        k = k ?: hc_json_add(o, "host", json_object_new_string(host->host));
+        k = k ?: hc_json_add(o, "kernel", json_object_new_string(host->kernel ? host->kernel : "unknown"));
+        k = k ?: hc_json_add(o, "matches_members", json_object_new_boolean(matches_members));
+        k = k ?: hc_json_add(o, "may_join", json_object_new_boolean(may_join));
+        k = k ?: hc_json_add(o, "losses", changes_json(d, true, false));
+        k = k ?: hc_json_add(o, "changes", changes_json(d, false, true));
+        k = k ?: hc_json_add(o, "after", hc_pool_result_to_json(after));
         if (k < 0)
                 return NULL;
         if (ret_may_join)
