@@ -15,7 +15,7 @@
 
 int main(int argc, char **argv)
 {
-        long n = argc > 1 ? atol(argv[1]) : 2000000;
+        long n = argc > 1 ? strtol(argv[1], NULL, 10) : 2000000;
         struct termios t;
         struct timespec a, b;
         int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);

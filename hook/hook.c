@@ -578,7 +578,7 @@ static int do_reconnect(struct ctx *c)
 
 int main(int argc, char **argv)
 {
-        struct ctx c = {0};
+        static struct ctx c; /* static: the SIGALRM handler reaches it through current */
         int r;
 
         if (argc < 4) {

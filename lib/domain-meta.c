@@ -178,20 +178,26 @@ int hc_domain_meta_parse(const char *xml, size_t len, const char *origin, struct
 
         n = hc_xml_child(root, NULL, "name");
         if (!n)
+                /* cppcheck-suppress memleak ; m is freed by its _cleanup_ */
                 return at(origin, root, err, "<domain>: expected a <name> element");
         m->name = trimmed(n->text);
         if (!m->name)
+                /* cppcheck-suppress memleak ; m is freed by its _cleanup_ */
                 return hc_error_set(err, ENOMEM, "out of memory");
         if (!hc_vm_name_valid(m->name))
+                /* cppcheck-suppress memleak ; m is freed by its _cleanup_ */
                 return at(origin, n, err, "<name>: expected 1 to 255 bytes without control characters");
 
         n = hc_xml_child(root, NULL, "uuid");
         if (!n)
+                /* cppcheck-suppress memleak ; m is freed by its _cleanup_ */
                 return at(origin, root, err, "<domain>: expected a <uuid> element");
         uuid = trimmed(n->text);
         if (!uuid)
+                /* cppcheck-suppress memleak ; m is freed by its _cleanup_ */
                 return hc_error_set(err, ENOMEM, "out of memory");
         if (!hc_uuid_valid(uuid, false))
+                /* cppcheck-suppress memleak ; m is freed by its _cleanup_ */
                 return at(origin, n, err, "<uuid>: expected 8-4-4-4-12 hex digits, got \"%s\"", uuid);
         for (size_t i = 0; i < 36; i++)
                 m->uuid[i] = (char)(uuid[i] >= 'A' && uuid[i] <= 'F' ? uuid[i] - 'A' + 'a' : uuid[i]);

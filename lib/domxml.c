@@ -303,8 +303,12 @@ static const char *lookup_ns(const struct hc_xml_node *n, const char *prefix, si
 
 static int resolve_ns(struct reader *r, struct hc_xml_node *n)
 {
-        const char *colon = strchr(n->name, ':');
+        const char *colon;
         bool found;
+
+        if (!n->name) /* read_name() failed: unreachable, but the analyzer cannot see expected() < 0 */
+                return -EINVAL;
+        colon = strchr(n->name, ':');
 
         if (strncmp(n->name, "xmlns", 5) == 0 && (n->name[5] == '\0' || n->name[5] == ':'))
                 return hc_error_at(r->err, EINVAL, r->origin, n->line, n->column,
@@ -515,6 +519,8 @@ int hc_xml_parse(const char *text, size_t len, const char *origin, struct hc_xml
         k = read_element(&r, NULL, 0, &root);
         if (k < 0)
                 return k;
+        if (!root) /* unreachable (as above, for the analyzer) */
+                return hc_error_at(err, EINVAL, r.origin, 0, 0, "expected the root element");
         k = skip_misc(&r);
         if (k >= 0 && r.p < r.end)
                 k = expected(&r, "nothing after the root element </%s>", root->name);

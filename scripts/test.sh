@@ -1,11 +1,15 @@
 #!/bin/bash
-# The whole test suite: set-up, then every tier through ctest (unit, fuzz corpus
-# replays, the arm64 lab on real kernels), then a short libFuzzer run of every
-# target, then the unit and fuzz tiers again under ASan + UBSan.
+# The whole test suite: set-up, static analysis, then every tier through ctest
+# (unit, fuzz corpus replays, the arm64 lab on real kernels), then a short
+# libFuzzer run of every target, then the unit and fuzz tiers again under
+# ASan + UBSan.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 bash scripts/setup.sh
+
+echo "== static analysis: clang-tidy (.clang-tidy) and cppcheck over the whole tree"
+bash scripts/static-analysis.sh
 
 echo "== ctest (default build): unit, fuzz replays, daemon, libvirt tiers"
 ctest --preset default -j2

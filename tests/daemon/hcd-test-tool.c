@@ -46,7 +46,7 @@ static int dgram_listen(const char *path, const char *out)
                 fprintf(stderr, "socket path too long\n");
                 return 2;
         }
-        strcpy(sa.sun_path, path);
+        memcpy(sa.sun_path, path, strlen(path) + 1);
         (void)unlink(path);
         fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
         if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
@@ -195,18 +195,32 @@ static int clone_record(const char *path, const char *dir, long n)
         return 0;
 }
 
+static long num(const char *s)
+{
+        char *end = NULL;
+        long v;
+
+        errno = 0;
+        v = strtol(s, &end, 10);
+        if (errno || !end || *end || end == s) {
+                fprintf(stderr, "hcd-test-tool: expected a number, got \"%s\"\n", s);
+                exit(2);
+        }
+        return v;
+}
+
 int main(int argc, char **argv)
 {
         if (argc == 4 && strcmp(argv[1], "dgram-listen") == 0)
                 return dgram_listen(argv[2], argv[3]);
         if (argc == 4 && strcmp(argv[1], "wait-signal") == 0)
-                return wait_signal(argv[2], atoi(argv[3]));
+                return wait_signal(argv[2], (int)num(argv[3]));
         if (argc == 3 && strcmp(argv[1], "check-baseline") == 0)
                 return check_baseline(argv[2]);
         if (argc == 6 && strcmp(argv[1], "kill-on-create") == 0)
-                return kill_on_create(argv[2], argv[3], (pid_t)atoi(argv[4]), atoi(argv[5]));
+                return kill_on_create(argv[2], argv[3], (pid_t)num(argv[4]), (int)num(argv[5]));
         if (argc == 5 && strcmp(argv[1], "clone-record") == 0)
-                return clone_record(argv[2], argv[3], atol(argv[4]));
+                return clone_record(argv[2], argv[3], num(argv[4]));
         fprintf(stderr, "usage: hcd-test-tool dgram-listen SOCKET OUT | wait-signal MEMBER SECONDS | "
                         "check-baseline FILE | kill-on-create DIR PREFIX PID SECONDS | clone-record FILE DIR N\n");
         return 2;

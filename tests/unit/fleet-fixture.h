@@ -228,11 +228,12 @@ static inline void fx_golden(const char *rel, const char *text)
         char golden_path[4096], observed[] = "/tmp/hc-golden-XXXXXX";
         _cleanup_free_ char *golden = NULL;
         struct hc_error err = {0};
+        const char *update = getenv("HC_UPDATE_GOLDEN");
         char cmd[8300];
         int fd;
 
         snprintf(golden_path, sizeof(golden_path), "%s", path);
-        if (getenv("HC_UPDATE_GOLDEN") && strcmp(getenv("HC_UPDATE_GOLDEN"), "1") == 0) {
+        if (update && strcmp(update, "1") == 0) {
                 HC_ASSERT(hc_write_file_atomic(golden_path, text, strlen(text), 0644, &err) == 0,
                           "%s", err.text);
                 printf("updated %s\n", golden_path);

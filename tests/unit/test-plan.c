@@ -9,7 +9,7 @@
  */
 #include <errno.h>
 
-#include "../../hook/shim-plan.c"
+#include "../../hook/shim-plan.c" // NOLINT(bugprone-suspicious-include): compiled in, as the shim is
 #include "baseline-file.h"
 #include "fileio.h"
 #include "hc-test.h"
