@@ -37,6 +37,7 @@
 #include "hook-ids.h"
 #include "plan.h"
 #include "record.h"
+#include "shim-plan.h"
 
 #ifndef HC_HOOK_BASELINE
 #define HC_HOOK_BASELINE "/var/lib/hypercall/baseline.json"
@@ -329,13 +330,19 @@ static char *marker_path(const char *uuid)
         return asprintf(&p, "%s/%s.incoming", HC_HOOK_PLAN_DIR, uuid) < 0 ? NULL : p;
 }
 
-static int ensure_plan_dir(void)
+/*
+ * Creates the plan directory if needed, then refuses one that a user other
+ * than root could write into (a symbolic link, world-writable, or under a
+ * parent that is): QEMU would take its plan from there.  The shim applies
+ * the same rule when it reads (hc_shim_plan_dir_check).
+ */
+static int ensure_plan_dir(char *why, size_t len)
 {
         if (mkdir("/run/hypercall", 0755) < 0 && errno != EEXIST)
-                return -errno;
+                return snprintf(why, len, "cannot create /run/hypercall: %s", strerror(errno)), -EIO;
         if (mkdir(HC_HOOK_PLAN_DIR, 0755) < 0 && errno != EEXIST)
-                return -errno;
-        return 0;
+                return snprintf(why, len, "cannot create %s: %s", HC_HOOK_PLAN_DIR, strerror(errno)), -EIO;
+        return hc_shim_plan_dir_check(HC_HOOK_PLAN_DIR, why, len);
 }
 
 /* A migrate/restore begin accepted this VM a moment ago: consume its marker. */
@@ -358,9 +365,9 @@ static int do_prepare(struct ctx *c)
         const struct hc_baseline_pool *p;
         struct hc_plan plan;
         struct hc_error err = {0};
+        char why[HC_SHIM_ERR_MAX];
         const char *mode;
         bool incoming;
-        int r;
 
         parse_domain(c);
         if (!is_arm64(c)) {
@@ -386,9 +393,8 @@ static int do_prepare(struct ctx *c)
                             hc_plan_set(&plan, hc_catalog_get(i)->name, c->meta->applied[i].value, &err) < 0)
                                 refuse(c, "cannot build the plan: %s", hc_error_text(&err));
         }
-        r = ensure_plan_dir();
-        if (r < 0)
-                refuse(c, "cannot create %s: %s", HC_HOOK_PLAN_DIR, strerror(-r));
+        if (ensure_plan_dir(why, sizeof(why)) < 0)
+                refuse(c, "cannot write the plan: %s", why);
         if (hc_plan_save(&plan, HC_HOOK_PLAN_DIR, &err) < 0)
                 refuse(c, "cannot write the plan: %s", hc_error_text(&err));
         journal(LOG_INFO, HC_MSGID_VM_PLAN_WRITTEN, c, incoming ? "plan-incoming" : "plan-start",
@@ -405,6 +411,7 @@ static int do_incoming(struct ctx *c)
         _cleanup_free_ char *marker = NULL;
         const struct hc_baseline_pool *p;
         struct hc_error err = {0};
+        char why[HC_SHIM_ERR_MAX];
         int r;
 
         parse_domain(c);
@@ -448,11 +455,11 @@ static int do_incoming(struct ctx *c)
                         break;
                 }
         }
-        r = ensure_plan_dir();
+        r = ensure_plan_dir(why, sizeof(why));
         marker = marker_path(c->meta->uuid);
         if (r < 0 || !marker || hc_write_file_atomic(marker, c->op, strlen(c->op), 0644, &err) < 0)
                 refuse(c, "cannot record the incoming VM in %s: %s", HC_HOOK_PLAN_DIR,
-                       r < 0 ? strerror(-r) : hc_error_text(&err));
+                       r < 0 ? why : hc_error_text(&err));
         journal(LOG_INFO, HC_MSGID_VM_INCOMING_ACCEPTED, c, "incoming-accepted",
                 "Incoming VM %s (%s) accepted for pool %s: %s", vm_name(c), c->op, p->pool,
                 c->meta->has_applied ? "its stamped values fit this host" : "unstamped; the pool's values fit this host");

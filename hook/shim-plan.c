@@ -303,22 +303,96 @@ int hc_shim_plan_parse(const char *text, size_t len, const char *origin, struct 
         return 0;
 }
 
+static int check_one_dir(const char *dir, const char *what, char *err, size_t err_len)
+{
+        struct stat st;
+        int e;
+
+        if (lstat(dir, &st) < 0) {
+                e = errno;
+                (void)fail(err, err_len, dir, 0, "%s", strerror(e));
+                return -e;
+        }
+        if (S_ISLNK(st.st_mode)) {
+                (void)fail(err, err_len, dir, 0, "refusing %s that is a symbolic link", what);
+                return -ELOOP;
+        }
+        if (!S_ISDIR(st.st_mode)) {
+                (void)fail(err, err_len, dir, 0, "refusing %s that is not a directory", what);
+                return -ENOTDIR;
+        }
+        if (st.st_mode & S_IWOTH) {
+                (void)fail(err, err_len, dir, 0, "refusing %s that is world-writable (mode %04o)", what,
+                           (unsigned)(st.st_mode & 07777));
+                return -EPERM;
+        }
+        return 0;
+}
+
+int hc_shim_plan_dir_check(const char *dir, char *err, size_t err_len)
+{
+        char parent[4096];
+        size_t n = strlen(dir);
+        int r;
+
+        while (n > 1 && dir[n - 1] == '/')
+                n--;
+        if (n >= sizeof(parent))
+                return fail(err, err_len, "plan directory", 0, "expected a path of at most %zu bytes",
+                            sizeof(parent) - 1);
+        r = check_one_dir(dir, "a plan directory", err, err_len);
+        if (r < 0)
+                return r;
+        memcpy(parent, dir, n);
+        parent[n] = '\0';
+        while (n > 0 && parent[n - 1] != '/')
+                n--;
+        while (n > 1 && parent[n - 1] == '/')
+                n--;
+        if (n == 0)
+                return 0; /* a relative name: its parent is the working directory, not ours to judge */
+        parent[n] = '\0';
+        return check_one_dir(parent, "a plan directory's parent", err, err_len);
+}
+
 int hc_shim_plan_load(const char *path, struct hc_shim_plan *out, char *err, size_t err_len)
 {
         char buf[HC_SHIM_PLAN_MAX_BYTES + 1];
+        const char *slash = strrchr(path, '/');
         struct stat st;
         size_t len = 0;
-        int fd, e;
+        int fd, e, r;
 
+        if (slash) {
+                char dir[4096];
+                size_t n = slash == path ? 1 : (size_t)(slash - path);
+
+                if (n >= sizeof(dir))
+                        return fail(err, err_len, path, 0, "expected a path of at most %zu bytes", sizeof(dir) - 1);
+                memcpy(dir, path, n);
+                dir[n] = '\0';
+                r = hc_shim_plan_dir_check(dir, err, err_len);
+                if (r < 0 && r != -ENOENT) /* missing: the open below names the plan */
+                        return r;
+        }
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
         if (fd < 0) {
                 e = errno;
-                (void)fail(err, err_len, path, 0, "%s", strerror(e));
+                if (e == ELOOP)
+                        (void)fail(err, err_len, path, 0, "refusing a plan that is a symbolic link");
+                else
+                        (void)fail(err, err_len, path, 0, "%s", strerror(e));
                 return -e;
         }
         if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
                 close(fd);
                 return fail(err, err_len, path, 0, "expected a regular file");
+        }
+        if (st.st_mode & S_IWOTH) {
+                close(fd);
+                (void)fail(err, err_len, path, 0, "refusing a plan that is world-writable (mode %04o)",
+                           (unsigned)(st.st_mode & 07777));
+                return -EPERM;
         }
         while (len < sizeof(buf)) {
                 ssize_t n = read(fd, buf + len, sizeof(buf) - len);

@@ -35,5 +35,17 @@ struct hc_shim_plan {
 int hc_shim_plan_parse(const char *text, size_t len, const char *origin, struct hc_shim_plan *out,
                        char *err, size_t err_len);
 
-/* Reads and parses path with open/read only; -errno with err "path: why". */
+/*
+ * Whether dir may hold plans: a directory, not a symbolic link, not
+ * world-writable, and the same for the directory above it.  Anyone who can
+ * write there could choose a VM's plan.  0, or -ELOOP / -ENOTDIR / -EPERM /
+ * -errno with err "dir: why".
+ */
+int hc_shim_plan_dir_check(const char *dir, char *err, size_t err_len);
+
+/*
+ * Reads and parses path with open/read only; -errno with err "path: why".
+ * Refuses (-ELOOP, -EPERM) a plan that is a symbolic link or world-writable,
+ * or whose directory fails hc_shim_plan_dir_check().
+ */
 int hc_shim_plan_load(const char *path, struct hc_shim_plan *out, char *err, size_t err_len);

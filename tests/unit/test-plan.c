@@ -223,3 +223,71 @@ HC_TEST(plan__shim_refuses_empty_oversized_and_missing_files)
         HC_ASSERT(hc_shim_plan_load("/nonexistent/x.plan", &s, err, sizeof(err)) == -ENOENT, "missing");
         HC_ASSERT_STREQ(err, "/nonexistent/x.plan: No such file or directory");
 }
+
+/*
+ * Whoever can write the plan's directory chooses what QEMU sets: the shim
+ * (and the <emulator> wrapper, and hypercalld's audit, which read plans
+ * through the same function) refuse a plan that is a symbolic link or
+ * world-writable, and a plan directory or its parent that is.  The files are
+ * real ones in a temporary directory; the expected texts are exact.
+ */
+HC_TEST(plan__shim_refuses_symlinked_or_world_writable_plan_paths)
+{
+        char base[] = "/tmp/hc-plan-XXXXXX", vm[64], link_dir[64], plan[160], via_link[160], link_plan[160];
+        char err[HC_SHIM_ERR_MAX] = "", expect[512];
+        struct hc_shim_plan s;
+        struct hc_plan p;
+        struct hc_error e = {0};
+
+        HC_ASSERT(mkdtemp(base), "mkdtemp");
+        snprintf(vm, sizeof(vm), "%s/vm", base);
+        snprintf(link_dir, sizeof(link_dir), "%s/vm-link", base);
+        snprintf(plan, sizeof(plan), "%s/" UUID ".plan", vm);
+        snprintf(via_link, sizeof(via_link), "%s/" UUID ".plan", link_dir);
+        snprintf(link_plan, sizeof(link_plan), "%s/other.plan", vm);
+        HC_ASSERT(mkdir(vm, 0755) == 0, "mkdir %s", vm);
+        HC_ASSERT(chmod(vm, 0755) == 0, "chmod %s", vm);
+        web_plan(&p);
+        HC_ASSERT(hc_plan_save(&p, vm, &e) == 0, "%s", e.text);
+        HC_ASSERT(hc_shim_plan_load(plan, &s, err, sizeof(err)) == 0, "the plan as written: %s", err);
+
+        /* The plan itself a symbolic link (to a valid plan). */
+        HC_ASSERT(symlink(plan, link_plan) == 0, "symlink");
+        HC_ASSERT_INTEQ(hc_shim_plan_load(link_plan, &s, err, sizeof(err)), -ELOOP);
+        snprintf(expect, sizeof(expect), "%s: refusing a plan that is a symbolic link", link_plan);
+        HC_ASSERT_STREQ(err, expect);
+        HC_ASSERT(unlink(link_plan) == 0, "unlink");
+
+        /* The plan world-writable. */
+        HC_ASSERT(chmod(plan, 0646) == 0, "chmod");
+        HC_ASSERT_INTEQ(hc_shim_plan_load(plan, &s, err, sizeof(err)), -EPERM);
+        snprintf(expect, sizeof(expect), "%s: refusing a plan that is world-writable (mode 0646)", plan);
+        HC_ASSERT_STREQ(err, expect);
+        HC_ASSERT(chmod(plan, 0644) == 0, "chmod");
+
+        /* The plan directory reached through a symbolic link. */
+        HC_ASSERT(symlink(vm, link_dir) == 0, "symlink");
+        HC_ASSERT_INTEQ(hc_shim_plan_load(via_link, &s, err, sizeof(err)), -ELOOP);
+        snprintf(expect, sizeof(expect), "%s: refusing a plan directory that is a symbolic link", link_dir);
+        HC_ASSERT_STREQ(err, expect);
+        HC_ASSERT(unlink(link_dir) == 0, "unlink");
+
+        /* The plan directory world-writable, even with the sticky bit. */
+        HC_ASSERT(chmod(vm, 01777) == 0, "chmod");
+        HC_ASSERT_INTEQ(hc_shim_plan_load(plan, &s, err, sizeof(err)), -EPERM);
+        snprintf(expect, sizeof(expect), "%s: refusing a plan directory that is world-writable (mode 1777)", vm);
+        HC_ASSERT_STREQ(err, expect);
+        HC_ASSERT(chmod(vm, 0755) == 0, "chmod");
+
+        /* Its parent world-writable: anyone could rename the plan directory away and make another. */
+        HC_ASSERT(chmod(base, 0777) == 0, "chmod");
+        HC_ASSERT_INTEQ(hc_shim_plan_load(plan, &s, err, sizeof(err)), -EPERM);
+        snprintf(expect, sizeof(expect), "%s: refusing a plan directory's parent that is world-writable (mode 0777)",
+                 base);
+        HC_ASSERT_STREQ(err, expect);
+        HC_ASSERT(chmod(base, 0700) == 0, "chmod");
+
+        HC_ASSERT(hc_shim_plan_load(plan, &s, err, sizeof(err)) == 0, "restored: %s", err);
+        HC_ASSERT_INTEQ(hc_plan_remove(vm, UUID), 0);
+        HC_ASSERT(rmdir(vm) == 0 && rmdir(base) == 0, "only the plan was written there");
+}
