@@ -17,6 +17,7 @@
  * It never talks to libvirt (deadlock) or the network; everything it reads
  * is a local file.  Every decision goes to the journal.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -345,6 +346,33 @@ static int ensure_plan_dir(char *why, size_t len)
         return hc_shim_plan_dir_check(HC_HOOK_PLAN_DIR, why, len);
 }
 
+/*
+ * A hook killed in the middle of hc_write_file_atomic() leaves its temp file
+ * (<uuid>.plan.tmp.XXXXXX, <uuid>.incoming.tmp.XXXXXX): the VM's next hook
+ * run removes them.  libvirt holds the domain's lock while a hook runs, so no
+ * other write for this VM is in flight.
+ */
+static void remove_stale_temps(const char *uuid)
+{
+        _cleanup_close_ int dfd = open(HC_HOOK_PLAN_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        char plan[64], incoming[64];
+        struct dirent *de;
+        DIR *d;
+
+        if (dfd < 0)
+                return;
+        snprintf(plan, sizeof(plan), "%s.plan.tmp.", uuid);
+        snprintf(incoming, sizeof(incoming), "%s.incoming.tmp.", uuid);
+        d = fdopendir(TAKE_FD(dfd));
+        if (!d)
+                return;
+        while ((de = readdir(d)))
+                if (strncmp(de->d_name, plan, strlen(plan)) == 0 ||
+                    strncmp(de->d_name, incoming, strlen(incoming)) == 0)
+                        (void)unlinkat(dirfd(d), de->d_name, 0);
+        closedir(d);
+}
+
 /* A migrate/restore begin accepted this VM a moment ago: consume its marker. */
 static bool take_incoming_marker(const char *uuid)
 {
@@ -395,6 +423,7 @@ static int do_prepare(struct ctx *c)
         }
         if (ensure_plan_dir(why, sizeof(why)) < 0)
                 refuse(c, "cannot write the plan: %s", why);
+        remove_stale_temps(c->meta->uuid);
         if (hc_plan_save(&plan, HC_HOOK_PLAN_DIR, &err) < 0)
                 refuse(c, "cannot write the plan: %s", hc_error_text(&err));
         journal(LOG_INFO, HC_MSGID_VM_PLAN_WRITTEN, c, incoming ? "plan-incoming" : "plan-start",
@@ -456,6 +485,8 @@ static int do_incoming(struct ctx *c)
                 }
         }
         r = ensure_plan_dir(why, sizeof(why));
+        if (r >= 0)
+                remove_stale_temps(c->meta->uuid);
         marker = marker_path(c->meta->uuid);
         if (r < 0 || !marker || hc_write_file_atomic(marker, c->op, strlen(c->op), 0644, &err) < 0)
                 refuse(c, "cannot record the incoming VM in %s: %s", HC_HOOK_PLAN_DIR,
