@@ -54,6 +54,24 @@ enum hc_shim_role hc_shim_identify(const char *exe, const char *cmdline, size_t 
         return want_value ? HC_SHIM_MANAGED : HC_SHIM_PASSIVE;
 }
 
+/* KVM_REG_ARM_PSCI_VERSION: the shim's one register-specific rule (see hc_shim_vcpu_plan). */
+#define PSCI_VERSION_REG_ID 0x6030000000140000ULL
+
+bool hc_shim_vcpu_plan(const struct hc_shim_plan *plan, const void *vcpu_init, struct hc_shim_plan *out)
+{
+        const struct hc_kvm_vcpu_init *init = vcpu_init;
+        bool psci_0_2 = init && (init->features[0] & (1u << HC_KVM_ARM_VCPU_PSCI_0_2));
+
+        *out = *plan;
+        if (psci_0_2)
+                return false;
+        out->n_regs = 0;
+        for (size_t i = 0; i < plan->n_regs; i++)
+                if (plan->regs[i].id != PSCI_VERSION_REG_ID)
+                        out->regs[out->n_regs++] = plan->regs[i];
+        return out->n_regs != plan->n_regs;
+}
+
 static int get_reg(hc_raw_ioctl_fn raw, int fd, uint64_t id, uint64_t *value)
 {
         struct one_reg r = {.id = id, .addr = (uint64_t)(uintptr_t)value};

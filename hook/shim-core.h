@@ -30,6 +30,17 @@ enum hc_shim_role {
  */
 enum hc_shim_role hc_shim_identify(const char *exe, const char *cmdline, size_t len, char uuid[37]);
 
+/*
+ * The part of the plan a vCPU can take, given the struct kvm_vcpu_init it was
+ * initialised with.  KVM accepts PSCI_VERSION 0.2 and later only on a vCPU with
+ * KVM_ARM_VCPU_PSCI_0_2 (without it the register is fixed at 0x1): QEMU's scratch
+ * vCPUs for host feature probing are initialised without it (measured in the arm64
+ * lab: every plan with PSCI_VERSION failed there with EINVAL).  For such a vCPU the
+ * PSCI version is left out, so *out has fewer registers; returns true then.  A
+ * PSCI 0.1 vCPU offers its guest less than any plan, never more.
+ */
+bool hc_shim_vcpu_plan(const struct hc_shim_plan *plan, const void *vcpu_init, struct hc_shim_plan *out);
+
 /* Sets every plan register on a vCPU fd just through KVM_ARM_VCPU_INIT, reading each back. */
 int hc_shim_apply(const struct hc_shim_plan *plan, int vcpu_fd, hc_raw_ioctl_fn raw, char *err,
                   size_t err_len);

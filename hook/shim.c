@@ -6,7 +6,9 @@
  * vCPU ioctls from any other mm), so this library wraps ioctl():
  *  - right after a successful KVM_ARM_VCPU_INIT it sets every register of
  *    the VM's plan with KVM_SET_ONE_REG and reads it back; QEMU then reads
- *    and caches the policy values in its cpreg list;
+ *    and caches the policy values in its cpreg list (a vCPU initialised
+ *    without PSCI 0.2, such as QEMU's host-probing scratch vCPU, cannot take
+ *    a PSCI version: it gets the rest of the plan, hc_shim_vcpu_plan());
  *  - before each vCPU's first KVM_RUN it reads them again;
  *  - any failure: one line on stderr (the domain's QEMU log) and QEMU stops
  *    before the guest runs (KVM_ARM_VCPU_INIT fails with EPERM; a failed
@@ -66,10 +68,12 @@ static struct {
         int armed;                 /* a managed QEMU with a valid plan */
         int failed;                /* a plan could not be applied: no vCPU may run */
         int pending;               /* vCPUs initialised but not yet through their first KVM_RUN */
-        int applied_once, verified_once;
+        int applied_once, verified_once, no_psci_once;
         pthread_mutex_t lock;
-        unsigned char state[MAX_TRACKED_FD]; /* per vCPU fd: 1 = first run still to check */
+        /* per vCPU fd: first run still to check against 1 = plan, 2 = plan_no_psci */
+        unsigned char state[MAX_TRACKED_FD];
         struct hc_shim_plan plan;
+        struct hc_shim_plan plan_no_psci; /* for vCPUs without PSCI 0.2 (hc_shim_vcpu_plan) */
 } shim = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 /* The ABI marker the <emulator> wrapper checks after dlopen(): this is our shim. */
@@ -142,6 +146,7 @@ __attribute__((constructor)) static void shim_init(void)
                 say("refusing to run VM %s: %s is for VM %s", uuid, path, shim.plan.uuid);
                 _exit(1);
         }
+        (void)hc_shim_vcpu_plan(&shim.plan, &(struct hc_kvm_vcpu_init){0}, &shim.plan_no_psci);
         hc_shim_describe(&shim.plan, regs, sizeof(regs));
         say("VM %s (%s): pool %s generation %llu %s, mode %s: will set %s after each KVM_ARM_VCPU_INIT",
             shim.plan.name, uuid, shim.plan.pool, (unsigned long long)shim.plan.generation,
@@ -152,6 +157,9 @@ __attribute__((constructor)) static void shim_init(void)
 static int on_vcpu_init(int fd, unsigned long request, void *arg)
 {
         char err[HC_SHIM_ERR_MAX];
+        const struct hc_shim_plan *plan;
+        struct hc_shim_plan scratch;
+        bool no_psci;
         int r = raw_next(fd, request, arg);
 
         if (r < 0)
@@ -162,20 +170,29 @@ static int on_vcpu_init(int fd, unsigned long request, void *arg)
                 errno = EPERM;
                 return -1;
         }
-        if (hc_shim_apply(&shim.plan, fd, raw_next, err, sizeof(err)) < 0) {
+        no_psci = hc_shim_vcpu_plan(&shim.plan, arg, &scratch);
+        plan = no_psci ? &shim.plan_no_psci : &shim.plan;
+        if (hc_shim_apply(plan, fd, raw_next, err, sizeof(err)) < 0) {
                 shim.failed = 1;
                 pthread_mutex_unlock(&shim.lock);
                 say("VM %s (%s): stopping before the guest runs: %s", shim.plan.name, shim.plan.uuid, err);
                 errno = EPERM;
                 return -1;
         }
-        if (fd >= 0 && fd < MAX_TRACKED_FD && !shim.state[fd]) {
-                shim.state[fd] = 1;
-                __atomic_add_fetch(&shim.pending, 1, __ATOMIC_RELEASE);
+        if (fd >= 0 && fd < MAX_TRACKED_FD) {
+                if (!shim.state[fd])
+                        __atomic_add_fetch(&shim.pending, 1, __ATOMIC_RELEASE);
+                shim.state[fd] = no_psci ? 2 : 1;
         }
-        if (!shim.applied_once) {
+        if (no_psci && !shim.no_psci_once) {
+                shim.no_psci_once = 1;
+                say("VM %s: vCPU fd %d was initialised without PSCI 0.2 (QEMU's host-probing scratch vCPU, "
+                    "or a machine with PSCI 0.1): KVM keeps its PSCI_VERSION at 0x1, the other %zu registers are set",
+                    shim.plan.name, fd, shim.plan_no_psci.n_regs);
+        }
+        if (!no_psci && !shim.applied_once) {
                 shim.applied_once = 1;
-                say("VM %s: set and read back %zu registers on vCPU fd %d", shim.plan.name, shim.plan.n_regs, fd);
+                say("VM %s: set and read back %zu registers on vCPU fd %d", shim.plan.name, plan->n_regs, fd);
         }
         pthread_mutex_unlock(&shim.lock);
         return r;
@@ -192,7 +209,9 @@ static int on_first_run(int fd)
                 _exit(1);
         }
         if (fd >= 0 && fd < MAX_TRACKED_FD && shim.state[fd]) {
-                if (hc_shim_verify(&shim.plan, fd, raw_next, err, sizeof(err)) < 0) {
+                const struct hc_shim_plan *plan = shim.state[fd] == 2 ? &shim.plan_no_psci : &shim.plan;
+
+                if (hc_shim_verify(plan, fd, raw_next, err, sizeof(err)) < 0) {
                         say("VM %s (%s): stopping before the guest runs: %s", shim.plan.name, shim.plan.uuid, err);
                         _exit(1);
                 }
@@ -201,7 +220,7 @@ static int on_first_run(int fd)
                 if (!shim.verified_once) {
                         shim.verified_once = 1;
                         say("VM %s: verified %zu registers before the first KVM_RUN", shim.plan.name,
-                            shim.plan.n_regs);
+                            plan->n_regs);
                 }
         }
         pthread_mutex_unlock(&shim.lock);

@@ -24,6 +24,7 @@ struct fake_reg {
 static struct {
         struct fake_reg regs[8];
         bool has_run;
+        bool no_psci_0_2; /* the vCPU was initialised without KVM_ARM_VCPU_PSCI_0_2 */
         uint64_t lie_on_get; /* non-zero: GET returns this instead */
         unsigned sets, gets;
 } kvm;
@@ -62,6 +63,11 @@ static int fake_ioctl(int fd, unsigned long request, void *arg)
         HC_ASSERT(request == KVM_SET_ONE_REG, "only GET/SET_ONE_REG reach the kernel here");
         kvm.sets++;
         memcpy(&v, (void *)(uintptr_t)r->addr, sizeof(v)); // NOLINT(performance-no-int-to-ptr)
+        /* PSCI 0.2 and later only on a vCPU with KVM_ARM_VCPU_PSCI_0_2 (kvm-abi.md §2.1). */
+        if (!reg->mask && kvm.no_psci_0_2 && v != 0x1) {
+                errno = EINVAL;
+                return -1;
+        }
         if (reg->mask ? (v & ~reg->mask) != 0 : v > reg->value) {
                 errno = EINVAL;
                 return -1;
@@ -90,6 +96,37 @@ static void plan_of(struct hc_shim_plan *p, const char *regs)
         "register PSCI_VERSION 0x6030000000140000 0x10000\n"                                               \
         "register STD_BMAP 0x6030000000160000 0x0\n"                                                       \
         "register VENDOR_HYP_BMAP 0x6030000000160002 0x1\n"
+
+/*
+ * QEMU's scratch vCPUs (host feature probing) are initialised without PSCI 0.2, and
+ * KVM refuses any PSCI version but 0x1 on them: found in the arm64 lab, where every
+ * plan with PSCI_VERSION stopped QEMU at its first, scratch, KVM_ARM_VCPU_INIT.
+ */
+HC_TEST(shim__leaves_psci_version_to_a_vcpu_without_psci_0_2)
+{
+        struct hc_kvm_vcpu_init scratch = {.target = 0}, real = {.features = {1u << HC_KVM_ARM_VCPU_PSCI_0_2}};
+        struct hc_shim_plan p, vp;
+        char err[HC_SHIM_ERR_MAX] = "";
+
+        fake_host();
+        kvm.no_psci_0_2 = true;
+        plan_of(&p, WEB_REGS);
+        HC_ASSERT(hc_shim_apply(&p, 7, fake_ioctl, err, sizeof(err)) == -EINVAL,
+                  "the whole plan on a PSCI 0.1 vCPU: expected EINVAL");
+        fake_host();
+        kvm.no_psci_0_2 = true;
+        HC_ASSERT(hc_shim_vcpu_plan(&p, &scratch, &vp), "a vCPU without PSCI 0.2: expected a reduced plan");
+        HC_ASSERT(vp.n_regs == 2, "expected 2 registers without PSCI_VERSION, got %zu", vp.n_regs);
+        for (size_t i = 0; i < vp.n_regs; i++)
+                HC_ASSERT(strcmp(vp.regs[i].name, "PSCI_VERSION") != 0, "PSCI_VERSION left in the plan");
+        HC_ASSERT(hc_shim_apply(&vp, 7, fake_ioctl, err, sizeof(err)) == 0, "%s", err);
+        HC_ASSERT(hc_shim_verify(&vp, 7, fake_ioctl, err, sizeof(err)) == 0, "%s", err);
+        HC_ASSERT(kvm.regs[1].value == 0x0 && kvm.regs[3].value == 0x1,
+                  "bitmaps: expected STD 0x0 VENDOR 0x1, got 0x%" PRIx64 " 0x%" PRIx64, kvm.regs[1].value,
+                  kvm.regs[3].value);
+        HC_ASSERT(!hc_shim_vcpu_plan(&p, &real, &vp), "a vCPU with PSCI 0.2: expected the whole plan");
+        HC_ASSERT(vp.n_regs == p.n_regs, "expected %zu registers, got %zu", p.n_regs, vp.n_regs);
+}
 
 HC_TEST(shim__sets_and_reads_back_every_planned_register)
 {
