@@ -1,6 +1,12 @@
 # Toolchain for the `aarch64` preset: a fully static arm64 hypercallctl that runs as
 # PID 1's payload inside the emulated KVM hosts of the lab tier (tests/lab/).
 #
+# With HC_STATIC off it links dynamically instead, against Debian bookworm's arm64
+# libraries: tests/lab/build-userland.sh builds the push path that way (the shim is a
+# shared object loaded into Debian's arm64 QEMU, and the hook needs libsystemd, which
+# Debian ships only as a shared library).  The emulated hosts then carry the same
+# bookworm libraries (tests/lab/fetch.sh, userland/).
+#
 # The C library comes from Debian's cross packages (gcc-aarch64-linux-gnu,
 # libc6-dev-arm64-cross, in /usr/aarch64-linux-gnu).  json-c and libyaml are not
 # packaged for cross builds, so tests/lab/fetch.sh unpacks the arm64 -dev packages
@@ -14,7 +20,9 @@
 # find_library and would take the .so, which ld refuses in a -static link
 # ("attempted static link of dynamic object"); only archives will do.
 if(CMAKE_C_COMPILER_LOADED)
-  set(CMAKE_FIND_LIBRARY_SUFFIXES .a)
+  if(HC_STATIC)
+    set(CMAKE_FIND_LIBRARY_SUFFIXES .a)
+  endif()
   return()
 endif()
 set(CMAKE_PROJECT_INCLUDE "${CMAKE_CURRENT_LIST_FILE}")
@@ -55,5 +63,13 @@ set(ENV{PKG_CONFIG_LIBDIR}
 set(ENV{PKG_CONFIG_SYSROOT_DIR} "${HC_ARM64_SYSROOT}")
 unset(ENV{PKG_CONFIG_PATH})
 
-# Fully static: the initramfs has no dynamic loader and no libraries.
-set(CMAKE_EXE_LINKER_FLAGS_INIT "-static")
+if(HC_STATIC)
+  # Fully static: the probe initramfs has no dynamic loader and no libraries.
+  set(CMAKE_EXE_LINKER_FLAGS_INIT "-static")
+else()
+  # libsystemd.so needs libcap, libgcrypt, liblz4, ...: ld must find them to check the
+  # link, and they sit in the sysroot's /lib and /usr/lib (bookworm is not usr-merged).
+  set(hc_rpath_link "-Wl,-rpath-link,${HC_ARM64_SYSROOT}/usr/lib/aarch64-linux-gnu:${HC_ARM64_SYSROOT}/lib/aarch64-linux-gnu")
+  set(CMAKE_EXE_LINKER_FLAGS_INIT "${hc_rpath_link}")
+  set(CMAKE_SHARED_LINKER_FLAGS_INIT "${hc_rpath_link}")
+endif()
