@@ -15,6 +15,7 @@
 
 struct hcd_libvirt {
         char *uri;
+        char *shown; /* uri without its password: for every message */
         virConnectPtr conn;
         int lifecycle_cb, metadata_cb;
         int efd;
@@ -125,9 +126,10 @@ int hcd_libvirt_new(const char *uri, sd_event *event, hcd_libvirt_cb cb, void *u
         lv->cb = cb;
         lv->userdata = userdata;
         lv->uri = strdup(uri);
+        lv->shown = hcd_uri_shown(uri);
         lv->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-        if (!lv->uri || lv->efd < 0) {
-                r = lv->uri ? -errno : -ENOMEM;
+        if (!lv->uri || !lv->shown || lv->efd < 0) {
+                r = lv->uri && lv->shown ? -errno : -ENOMEM;
                 hcd_libvirt_free(lv);
                 return r;
         }
@@ -163,6 +165,7 @@ struct hcd_libvirt *hcd_libvirt_free(struct hcd_libvirt *lv)
         if (lv->efd >= 0)
                 (void)close(lv->efd);
         free(lv->uri);
+        free(lv->shown);
         free(lv);
         return NULL;
 }
@@ -182,9 +185,10 @@ int hcd_libvirt_connect(struct hcd_libvirt *lv, char **ret_error)
         if (lv->conn)
                 return 0;
         atomic_store(&lv->lost, false);
-        lv->conn = virConnectOpenReadOnly(lv->uri);
+        /* Read-write only for the stamp: hypercall's own metadata of running domains. */
+        lv->conn = virConnectOpen(lv->uri);
         if (!lv->conn) {
-                *ret_error = last_error(lv->uri);
+                *ret_error = last_error(lv->shown);
                 return -ECONNREFUSED;
         }
         lv->lifecycle_cb = virConnectDomainEventRegisterAny(
@@ -210,7 +214,52 @@ bool hcd_libvirt_connected(const struct hcd_libvirt *lv)
 
 const char *hcd_libvirt_uri(const struct hcd_libvirt *lv)
 {
-        return lv->uri;
+        return lv->shown;
+}
+
+char *hcd_uri_shown(const char *uri)
+{
+        const char *auth = strstr(uri, "://"), *end, *at = NULL, *colon;
+        char *s;
+
+        if (!auth)
+                return strdup(uri);
+        auth += 3;
+        end = auth + strcspn(auth, "/?#");
+        for (const char *p = auth; p < end; p++)
+                if (*p == '@')
+                        at = p;
+        colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+        if (!colon)
+                return strdup(uri);
+        if (asprintf(&s, "%.*s:***%s", (int)(colon - uri), uri, at) < 0)
+                return NULL;
+        return s;
+}
+
+int hcd_libvirt_stamp(struct hcd_libvirt *lv, const char *uuid, const char *xml, char **ret_error)
+{
+        virDomainPtr dom;
+        int r;
+
+        assert(lv);
+        assert(uuid);
+        assert(xml);
+        if (!lv->conn) {
+                *ret_error = strdup("not connected");
+                return -ENOTCONN;
+        }
+        dom = virDomainLookupByUUIDString(lv->conn, uuid);
+        if (!dom) {
+                *ret_error = last_error("cannot find the domain");
+                return -ENOENT;
+        }
+        r = virDomainSetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, xml, "hypercall", HC_XMLNS_VM,
+                                 VIR_DOMAIN_AFFECT_LIVE);
+        if (r < 0)
+                *ret_error = last_error("cannot stamp the domain's metadata");
+        virDomainFree(dom);
+        return r < 0 ? -EIO : 0;
 }
 
 int hcd_libvirt_list(struct hcd_libvirt *lv, struct hcd_domain **ret, size_t *ret_n,

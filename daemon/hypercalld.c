@@ -1098,6 +1098,7 @@ typedef struct VmEntry {
         struct hc_vm_state st;
         char uuid[37];
         char *name, *pool, *digest, *error;
+        bool stampable; /* a readable start plan: a running VM carries exactly its values */
 } VmEntry;
 
 static void vm_entries_free(VmEntry *v, size_t n)
@@ -1164,6 +1165,7 @@ static int read_plans(Context *c, VmEntry **v, size_t *n)
                         continue;
                 }
                 e->st.source = "plan";
+                e->stampable = !plan.incoming;
                 e->name = strdup(plan.name);
                 e->pool = strdup(plan.pool);
                 e->digest = strdup(plan.digest);
@@ -1228,6 +1230,40 @@ static void audit_log_findings(Context *c, json_object *vms)
 }
 
 /*
+ * A running VM started from a start plan carries exactly the plan's values:
+ * the shim set and verified them before the first KVM_RUN, or QEMU would have
+ * exited.  Stamp them into the domain's metadata, so that a migration
+ * destination (and any later audit) knows what the VM has, whatever becomes
+ * of the plan file.  Best effort: a failure is logged and retried on the next
+ * audit.
+ */
+static void stamp_domain(Context *c, const VmEntry *e)
+{
+        _cleanup_free_ char *xml = NULL, *error = NULL;
+        char f_uuid[64], f_name[300], f_pool[96], f_gen[64];
+        const char *fields[] = {f_uuid, f_name, f_pool, f_gen, NULL};
+
+        xml = hc_domain_meta_stamp_xml(e->pool, e->st.generation, e->digest, e->st.regs);
+        if (!xml) {
+                log_warning("VM %s: its plan cannot be stamped (pool or digest malformed)", e->uuid);
+                return;
+        }
+        if (hcd_libvirt_stamp(c->libvirt, e->uuid, xml, &error) < 0) {
+                log_warning("VM %s (%s): cannot stamp its values into the domain metadata, will retry: %s",
+                            e->name ?: "?", e->uuid, error ?: "?");
+                return;
+        }
+        snprintf(f_uuid, sizeof(f_uuid), "HYPERCALL_VM_UUID=%s", e->uuid);
+        snprintf(f_name, sizeof(f_name), "HYPERCALL_VM_NAME=%s", e->name ?: "");
+        snprintf(f_pool, sizeof(f_pool), "HYPERCALL_POOL=%s", e->pool);
+        snprintf(f_gen, sizeof(f_gen), "HYPERCALL_BASELINE_GENERATION=%llu",
+                 (unsigned long long)e->st.generation);
+        hcd_log_full(LOG_INFO, 0, HC_MID_VALUES_VERIFIED, fields,
+                     "VM %s (%s) runs with pool %s generation %llu values; stamped into its domain metadata",
+                     e->name ?: "?", e->uuid, e->pool, (unsigned long long)e->st.generation);
+}
+
+/*
  * Audits every VM this host knows of: plan files, plus libvirt's running
  * domains and the values stamped in their metadata.
  */
@@ -1289,8 +1325,11 @@ static int context_audit(Context *c)
                         e->st.generation = m->applied_generation;
                         memcpy(e->st.regs, m->applied, sizeof(e->st.regs));
                         e->st.source = "metadata";
-                } else if (m && m->pool && !e->pool) {
-                        e->pool = strdup(m->pool);
+                } else {
+                        if (m && m->pool && !e->pool)
+                                e->pool = strdup(m->pool);
+                        if (e->stampable && !e->error)
+                                stamp_domain(c, e);
                 }
         }
         hcd_domains_free(doms, n_doms);
@@ -1461,9 +1500,10 @@ static json_object *build_describe(Context *c)
                     *audit = json_object_new_object();
         size_t n_failures = 0;
         const struct hc_store_failure *failures = c->store ? hc_store_failures(c->store, &n_failures) : NULL;
+        _cleanup_free_ char *uri = c->config.libvirt_uri ? hcd_uri_shown(c->config.libvirt_uri) : NULL;
         bool ok;
 
-        ok = doc && host && cfg && store && pols && fails && rec && audit;
+        ok = doc && host && cfg && store && pols && fails && rec && audit && (uri || !c->config.libvirt_uri);
         ok = ok && json_object_object_add(doc, "schema", json_object_new_string(HC_DAEMON_SCHEMA)) >= 0;
         ok = ok && hc_json_add_string(doc, "version", HC_VERSION) >= 0;
         ok = ok && hc_json_add_string(doc, "state", c->state) >= 0;
@@ -1490,7 +1530,7 @@ static json_object *build_describe(Context *c)
              hc_json_add_string(cfg, "store", c->config.store) >= 0 &&
              hc_json_add_string(cfg, "plan_directory", c->config.plan_dir) >= 0 &&
              hc_json_add_string(cfg, "record_file", c->config.record_file) >= 0 &&
-             hc_json_add_string(cfg, "libvirt_uri", c->config.libvirt_uri) >= 0 &&
+             hc_json_add_string(cfg, "libvirt_uri", uri) >= 0 &&
              hc_json_add_string(cfg, "baseline_file", c->baseline_path) >= 0 &&
              json_object_object_add(cfg, "files", strv_json(c->config_files, c->n_config_files)) >= 0;
         /* store */

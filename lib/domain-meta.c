@@ -241,3 +241,32 @@ int hc_domain_meta_parse(const char *xml, size_t len, const char *origin, struct
         *ret = TAKE_PTR(m);
         return 0;
 }
+
+char *hc_domain_meta_stamp_xml(const char *pool, uint64_t generation, const char *digest,
+                               const struct hc_pool_reg regs[HC_REG_MAX])
+{
+        _cleanup_free_ char *body = NULL;
+        char *out;
+
+        /* Both are validated to characters that need no XML escaping. */
+        if (!pool || !hc_pool_name_valid(pool) || !digest || strlen(digest) != HC_DIGEST_MAX - 1 ||
+            strncmp(digest, "sha256:", 7) != 0 || strspn(digest + 7, "0123456789abcdef") != 64 ||
+            generation > INT64_MAX)
+                return NULL;
+        body = strdup("");
+        for (size_t i = 0; body && i < hc_catalog_count(); i++) {
+                char hex[HC_HEX_MAX], *grown;
+
+                if (!regs[i].present)
+                        continue;
+                if (asprintf(&grown, "%s<register name=\"%s\" value=\"%s\"/>", body,
+                             hc_catalog_get(i)->name, hc_hex(regs[i].value, hex, sizeof(hex))) < 0)
+                        return NULL;
+                free(body);
+                body = grown;
+        }
+        if (!body || asprintf(&out, "<vm pool=\"%s\"><applied generation=\"%llu\" digest=\"%s\">%s</applied></vm>",
+                              pool, (unsigned long long)generation, digest, body) < 0)
+                return NULL;
+        return out;
+}

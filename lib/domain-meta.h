@@ -46,3 +46,15 @@ HC_DEFINE_CLEANUP(struct hc_domain_meta *, hc_domain_meta_free)
 
 int hc_domain_meta_parse(const char *xml, size_t len, const char *origin, struct hc_domain_meta **ret,
                          struct hc_error *err);
+
+/*
+ * The stamp hypercalld writes into a running domain's metadata once the VM
+ * runs with its plan's values (virDomainSetMetadata with key "hypercall" and
+ * HC_XMLNS_VM: libvirt puts every element in that namespace, so the text is
+ * unprefixed): <vm pool=".."><applied generation=".." digest="..">
+ * <register name=".." value=".."/>...</applied></vm>.  Travels with the
+ * domain XML on migration, so the destination knows what arrives.  NULL when
+ * pool or digest is malformed, or out of memory.
+ */
+char *hc_domain_meta_stamp_xml(const char *pool, uint64_t generation, const char *digest,
+                               const struct hc_pool_reg regs[HC_REG_MAX]);

@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The stamp hypercalld writes into a running domain's metadata is what a
+ * migration destination's hook reads to learn what the VM carries.  These
+ * tests prove that what the writer produces, once libvirt has put it in
+ * hypercall's namespace, reads back exactly, and that the writer refuses to
+ * produce a stamp from malformed input rather than emit bad XML.
+ */
+#include "domain-meta.h"
+#include "hc-test.h"
+
+#define DIGEST "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+/* The domain XML libvirt shows after virDomainSetMetadata(key "hypercall"). */
+static char *as_libvirt_shows(const char *stamp)
+{
+        char *prefixed, *xml;
+        size_t n = 0;
+        const char *s;
+
+        /* libvirt prefixes every element of the stamp with the key. */
+        prefixed = calloc(2, strlen(stamp) + 1);
+        HC_ASSERT(prefixed, "oom");
+        for (s = stamp; *s; s++) {
+                prefixed[n++] = *s;
+                if (*s == '<' && s[1] != '/') {
+                        memcpy(prefixed + n, "hypercall:", 10);
+                        n += 10;
+                } else if (*s == '<') {
+                        prefixed[n++] = *++s;
+                        memcpy(prefixed + n, "hypercall:", 10);
+                        n += 10;
+                }
+        }
+        /* Declare the namespace on the root element. */
+        HC_ASSERT(asprintf(&xml,
+                           "<domain type='kvm'><name>web-3</name>"
+                           "<uuid>6f1c2a3b-4d5e-4f60-8a7b-9c0d1e2f3a4b</uuid><metadata>"
+                           "<hypercall:vm xmlns:hypercall=\"" HC_XMLNS_VM "\"%s</metadata></domain>",
+                           prefixed + strlen("<hypercall:vm")) > 0,
+                  "oom");
+        free(prefixed);
+        return xml;
+}
+
+HC_TEST(domain_meta__stamp_reads_back_exactly)
+{
+        struct hc_pool_reg regs[HC_REG_MAX] = {0};
+        _cleanup_(hc_domain_meta_freep) struct hc_domain_meta *m = NULL;
+        _cleanup_free_ char *stamp = NULL, *xml = NULL;
+        struct hc_error err = {0};
+        int psci = hc_catalog_find_kind(HC_KIND_PSCI_VERSION), std = hc_catalog_find("STD_BMAP");
+
+        regs[psci] = (struct hc_pool_reg){.present = true, .value = 0x10001};
+        regs[std] = (struct hc_pool_reg){.present = true, .value = 0x0};
+        stamp = hc_domain_meta_stamp_xml("web", 7, DIGEST, regs);
+        HC_ASSERT(stamp, "a valid stamp was refused");
+        xml = as_libvirt_shows(stamp);
+        HC_ASSERT(hc_domain_meta_parse(xml, strlen(xml), "domain", &m, &err) == 0, "%s\n%s", err.text, xml);
+        HC_ASSERT_STREQ(m->pool, "web");
+        HC_ASSERT(m->has_applied, "no <applied> in %s", xml);
+        HC_ASSERT_INTEQ(m->applied_generation, 7);
+        HC_ASSERT_STREQ(m->applied_digest, DIGEST);
+        for (size_t i = 0; i < hc_catalog_count(); i++)
+                HC_ASSERT(m->applied[i].present == regs[i].present && m->applied[i].value == regs[i].value,
+                          "%s: stamped %d/0x%llx, read %d/0x%llx", hc_catalog_get(i)->name, regs[i].present,
+                          (unsigned long long)regs[i].value, m->applied[i].present,
+                          (unsigned long long)m->applied[i].value);
+}
+
+HC_TEST(domain_meta__stamp_refuses_malformed_pool_or_digest)
+{
+        struct hc_pool_reg regs[HC_REG_MAX] = {0};
+
+        HC_ASSERT(!hc_domain_meta_stamp_xml("we\"b", 1, DIGEST, regs), "a quote in the pool");
+        HC_ASSERT(!hc_domain_meta_stamp_xml("web", 1, "sha256:xyz", regs), "a short digest");
+        HC_ASSERT(!hc_domain_meta_stamp_xml(NULL, 1, DIGEST, regs), "no pool");
+        HC_ASSERT(!hc_domain_meta_stamp_xml("web", 1, NULL, regs), "no digest");
+}
