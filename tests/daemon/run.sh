@@ -470,6 +470,148 @@ test_hypercallctl_talks_to_daemon() {
         [ "$(as_nobody "$HCTL" reload >/dev/null 2>&1; echo $?)" = 255 ] || fail "refused reload must exit 255"
 }
 
+# Starts hypercalld with its state directory on a tmpfs of $1 bytes, in a
+# private mount namespace (nothing on the host is mounted); the state
+# directory is reached from outside as $STATE (/proc/PID/root/...).
+start_daemon_on_small_state() {
+        command -v unshare >/dev/null || fail "unshare missing (util-linux)"
+        unshare -m true 2>/dev/null || skip "cannot create a mount namespace here (unshare -m: not permitted)"
+        # shellcheck disable=SC2016
+        unshare -m --propagation private sh -c '
+                mount -t tmpfs -o size=$1,mode=0750 hc-state "$2/state" || exit 1
+                shift 2
+                exec "$@"
+        ' sh "$1" "$T" "$HCD" --log-target=console --state-dir "$T/state" --policy-dir "$T/policy" \
+                --store "$T/fleet" --plan-dir "$T/plans" --record-file "$T/etc/host.json" --host web-01 \
+                --config "$T/hypercalld.conf" --libvirt-uri "" >>"$T/daemon.log" 2>&1 &
+        DAEMON_PID=$!
+        PIDS+=("$DAEMON_PID")
+        wait_for_name
+        STATE=/proc/$DAEMON_PID/root$T/state
+}
+
+in_daemon_ns() { nsenter -t "$DAEMON_PID" -m -- "$@"; }
+
+web_entry() { jq -c '.pools[] | select(.pool == "web") | {generation, digest, registers}' "$STATE/baseline.json"; }
+
+# The state directory fills up, then turns read-only: each recomputation
+# that cannot be written says so (log and LastError, with the errno), leaves
+# the previous baseline whole and in force (the file, Generation, no temp
+# file), and the first recomputation after the fault clears (the rescan
+# timer, nobody intervenes) writes the new one.
+test_full_or_read_only_state_dir_keeps_last_good_baseline() {
+        start_bus
+        make_fleet
+        write_config "RescanIntervalSec=1s"
+        start_daemon_on_small_state 256k
+        local before
+        before=$(web_entry)
+        [ "$(prop Generation)" = 1 ] || fail "no generation 1"
+        # Full.
+        in_daemon_ns sh -c "dd if=/dev/zero of=$T/state/filler bs=4k 2>/dev/null; true"
+        toggle_ptp
+        eventually 100 sh -c "busctl --system get-property $BUS_NAME $BUS_PATH $BUS_NAME LastError | grep -q 'No space left on device'" ||
+                fail "LastError does not say the disk is full: $(prop LastError)"
+        log_has "Cannot write the baseline, VMs keep reading the previous one: .*No space left on device" ||
+                fail "no log line for the full disk"
+        "$TOOL" check-baseline "$STATE/baseline.json" >/dev/null || fail "baseline torn on a full disk"
+        [ "$(web_entry)" = "$before" ] || fail "web's values moved although nothing could be written"
+        [ "$(prop Generation)" = 1 ] || fail "Generation moved to $(prop Generation) without a file"
+        ls "$STATE" | grep -q '\.tmp\.' && fail "temp file left on the full disk: $(ls "$STATE")"
+        in_daemon_ns rm "$T/state/filler"
+        eventually 100 sh -c "jq -e '.generation == 2' '$STATE/baseline.json'" || fail "no recovery after freeing space"
+        eventually 50 sh -c "[ \"\$(busctl --system get-property $BUS_NAME $BUS_PATH $BUS_NAME LastError)\" = 's \"\"' ]" ||
+                fail "LastError stuck: $(prop LastError)"
+        before=$(web_entry)
+        # Read-only.
+        in_daemon_ns mount -o remount,ro "$T/state"
+        toggle_ptp
+        eventually 100 sh -c "busctl --system get-property $BUS_NAME $BUS_PATH $BUS_NAME LastError | grep -q 'Read-only file system'" ||
+                fail "LastError does not say read-only: $(prop LastError)"
+        [ "$(web_entry)" = "$before" ] || fail "web's values moved on a read-only state directory"
+        [ "$(prop Generation)" = 2 ] || fail "Generation moved on a read-only state directory"
+        in_daemon_ns mount -o remount,rw "$T/state"
+        eventually 100 sh -c "jq -e '.generation == 3' '$STATE/baseline.json'" || fail "no recovery after remounting rw"
+        echo "full state directory (ENOSPC) and read-only (EROFS): generation held, file whole, recovered by the rescan timer"
+}
+
+# Clock jumps against max_record_age.  CLOCK_REALTIME cannot be namespaced
+# (time namespaces cover only MONOTONIC and BOOTTIME), setting the host's
+# clock would disturb everything else on the machine, and hypercalld has no
+# "now" injection point, so libfaketime moves the daemon's wall clock, read
+# from a file on every call: a real running daemon whose time(2) jumps.  Its
+# monotonic clock and timers (the rescan timer) stay real, as on a real jump
+# (hc-real-timerfd.so undoes libfaketime's shifting of timerfd expiries).
+test_clock_jumps_against_max_record_age() {
+        local lib
+        lib=$(dpkg -L libfaketime 2>/dev/null | grep '/libfaketimeMT\.so\.1$' | head -1)
+        [ -n "$lib" ] || fail "libfaketime missing (tests/daemon/host-packages.txt: faketime)"
+        start_bus
+        make_fleet
+        # Records fresh now, whenever the test runs; web refuses records older than 30 days.
+        local now f
+        now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+        for f in "$T"/fleet/*.json "$T/etc/host.json"; do
+                jq --arg t "$now" '.probed_at = $t' "$f" >"$f.new" && mv "$f.new" "$f"
+        done
+        echo "max_record_age: 30d" >>"$T/policy/web.yaml"
+        write_config "RescanIntervalSec=1s"
+        echo "+0" >"$T/faketime"
+        : "${REAL_TIMERFD:?}"
+        # Under ASan the sanitizer runtime must come first in the link order: not with preloads.
+        export LD_PRELOAD="$REAL_TIMERFD $lib" FAKETIME_TIMESTAMP_FILE=$T/faketime FAKETIME_NO_CACHE=1 \
+                FAKETIME_DONT_FAKE_MONOTONIC=1 ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0
+        start_daemon
+        unset LD_PRELOAD FAKETIME_TIMESTAMP_FILE FAKETIME_NO_CACHE FAKETIME_DONT_FAKE_MONOTONIC
+        local before
+        before=$(jq -c '.pools[] | select(.pool == "web") | {generation, digest, registers}' "$T/state/baseline.json")
+        jq -e '.pools[] | select(.pool == "web") | has("last_known_good") | not' "$T/state/baseline.json" >/dev/null ||
+                fail "web held at start"
+        # Forward 60 days: every web record is now older than 30 days.
+        echo "+60d" >"$T/faketime"
+        eventually 100 sh -c "busctl --system get-property $BUS_NAME $BUS_PATH $BUS_NAME LastError | grep -q 'older than max_record_age 30d'" ||
+                fail "60 days on, LastError: $(prop LastError)"
+        [ "$(jq -c '.pools[] | select(.pool == "web") | {generation, digest, registers}' "$T/state/baseline.json")" = "$before" ] ||
+                fail "web's values moved when its records went stale"
+        jq -e '.pools[] | select(.pool == "web") | .last_known_good.reason | test("older than max_record_age 30d")' \
+                "$T/state/baseline.json" >/dev/null || fail "web not held at last-known-good: $(cat "$T/state/baseline.json")"
+        jq -e '.pools[] | select(.pool == "db") | has("last_known_good") | not' "$T/state/baseline.json" >/dev/null ||
+                fail "db (no max_record_age) was held too"
+        prop Pools | jq -e '.[] | select(.[0] == "web") | .[1] == "held"' >/dev/null || fail "Pools: $(prop Pools)"
+        # Back to the real time: current again, same values.
+        echo "+0" >"$T/faketime"
+        eventually 100 sh -c "jq -e '.pools[] | select(.pool == \"web\") | has(\"last_known_good\") | not' '$T/state/baseline.json'" ||
+                fail "web still held after the clock came back"
+        [ "$(prop Generation)" = 1 ] || fail "the round trip moved the generation to $(prop Generation)"
+        # Back 400 days: the records are from the future; they are not stale, so nothing is held.
+        echo "-400d" >"$T/faketime"
+        sleep 3
+        jq -e '.pools[] | select(.pool == "web") | has("last_known_good") | not' "$T/state/baseline.json" >/dev/null ||
+                fail "a backward jump held web"
+        [ "$(prop Generation)" = 1 ] || fail "a backward jump moved the generation"
+        echo "clock +60d: web held at last-known-good (stale records), db untouched; back to now: current, generation 1; -400d: nothing held"
+}
+
+# No secret reaches the log, the properties or Describe(): a password in
+# LibvirtURI= (libvirt accepts user:password@ in the authority) is shown
+# as user:***@ everywhere an operator or an unprivileged caller can read.
+test_no_secret_in_logs_or_properties() {
+        start_bus
+        make_fleet
+        write_config
+        LIBVIRT_URI="qemu+tcp://admin:hunter2@127.0.0.1:1/system" start_daemon
+        eventually 50 sh -c "busctl --system get-property $BUS_NAME $BUS_PATH $BUS_NAME LibvirtState | grep -q unavailable" ||
+                fail "LibvirtState $(prop LibvirtState)"
+        local d
+        d=$(as_nobody busctl --system --json=short call "$BUS_NAME" "$BUS_PATH" "$BUS_NAME" Describe | jq -r '.data[0]')
+        grep -q hunter2 "$T/daemon.log" && fail "the password is in the log: $(grep hunter2 "$T/daemon.log")"
+        prop LibvirtState | grep -q hunter2 && fail "the password is in LibvirtState: $(prop LibvirtState)"
+        grep -q hunter2 <<<"$d" && fail "the password is in Describe(): $d"
+        jq -e '.config.libvirt_uri == "qemu+tcp://admin:***@127.0.0.1:1/system"' <<<"$d" >/dev/null ||
+                fail "Describe() config.libvirt_uri: $(jq .config.libvirt_uri <<<"$d")"
+        prop LibvirtState | grep -qF 'admin:***@127.0.0.1' || fail "LibvirtState does not name the URI: $(prop LibvirtState)"
+}
+
 name=${1:?usage: run.sh TEST}
 declare -F "test_$name" >/dev/null || fail "no test $name"
 "test_$name"
