@@ -16,6 +16,8 @@ CACHE=${HC_LAB_CACHE:-/var/cache/hypercall-lab}
 WORK=${HC_LAB_WORK:-$REPO/build-aarch64/lab}
 PROBE=${HC_LAB_PROBE:-$REPO/build-aarch64/cli/hypercallctl}
 OUT=$WORK/initrd.cpio.gz
+# shellcheck source=lib.sh
+. "$HERE/lib.sh"
 
 log() { printf 'build-initramfs: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -36,31 +38,7 @@ populate() {
         install -m 0755 "$HERE/lab-init.sh" "$root/init"
 }
 
-# One newc entry (header, NUL-terminated name, padding to 4 bytes) for a node
-# without data.  Used for /dev/console: the kernel opens it for PID 1's stdio before
-# /init can mount devtmpfs, and cpio can only archive a device node that exists,
-# which would need root and mknod.  The kernel accepts concatenated archives.
-newc_node() { # name mode(octal) rdev-major rdev-minor
-        local name=$1 mode=$(($2)) namesize=$((${#1} + 1)) pad
-        printf '070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X' \
-                1 "$mode" 0 0 1 0 0 0 0 "$3" "$4" "$namesize" 0
-        printf '%s\0' "$name"
-        pad=$(((4 - (110 + namesize) % 4) % 4))
-        head -c "$pad" /dev/zero
-}
-
-newc_trailer() { newc_node 'TRAILER!!!' 0 0 0; }
-
-pack() {
-        local root=$1
-        {
-                (cd "$root" && find . -mindepth 1 | LC_ALL=C sort |
-                        cpio --quiet -o -H newc -R 0:0 --reproducible)
-                newc_node dev/console 020600 5 1
-                newc_trailer
-        } | gzip -6n >"$OUT.tmp"
-        mv "$OUT.tmp" "$OUT"
-}
+pack() { lab_pack "$1" "$OUT"; }
 
 main() {
         require_static_arm64 "$CACHE/busybox/busybox"

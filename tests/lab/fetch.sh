@@ -4,7 +4,11 @@
 #   kernels/<version>/{vmlinuz,config}   newest Debian arm64 5.10, 6.1, 6.12 and 7.x kernels
 #   kernels/<series>  -> <version>       stable names for the tier (5.10, 6.1, 6.12, 7)
 #   busybox/busybox                      busybox-static (bookworm) for the initramfs
-#   sysroot/                             arm64 json-c and libyaml -dev trees for the cross build
+#   sysroot/                             arm64 json-c, libyaml and libsystemd -dev trees for the
+#                                        cross builds (static probe; dynamic hook, shim, wrapper)
+#   userland/root/                       Debian bookworm arm64 qemu-system-arm + libvirt and their
+#                                        whole dependency closure, unpacked: the emulated hosts'
+#                                        own QEMU 7.2 and libvirtd 9.0 (build-userland.sh)
 #
 # Everything lands in $HC_LAB_CACHE (default /var/cache/hypercall-lab), never in the
 # repository, and a second run touches the network only for what is missing
@@ -20,7 +24,16 @@ CACHE=${HC_LAB_CACHE:-/var/cache/hypercall-lab}
 APT_ROOT=$CACHE/apt
 DEBS=$CACHE/debs
 SERIES=(5.10 6.1 6.12 7)
-SYSROOT_PKGS=(libjson-c-dev libjson-c5 libyaml-dev libyaml-0-2)
+# libsystemd-dev for the hook; the rest is libsystemd0's closure, which the linker
+# needs to see (-rpath-link) when it links an executable against libsystemd.so.
+SYSROOT_PKGS=(libjson-c-dev libjson-c5 libyaml-dev libyaml-0-2 libsystemd-dev libsystemd0
+        libcap2 libgcrypt20 libgpg-error0 liblz4-1 liblzma5 libzstd1)
+# What runs inside the emulated hosts: Debian's own arm64 QEMU and libvirt (bookworm:
+# QEMU 7.2, libvirt 9.0), plus the shared libraries of the project's hook.
+USERLAND_APT_ROOT=$CACHE/apt-bookworm
+USERLAND=$CACHE/userland
+USERLAND_PKGS=(qemu-system-arm libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
+        libsystemd0 libjson-c5 libyaml-0-2)
 KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 APT_OPTS=()
 
@@ -47,7 +60,8 @@ have_everything() {
                 [[ -f $CACHE/kernels/$s/vmlinuz ]] || return 1
         done
         [[ -x $CACHE/busybox/busybox ]] || return 1
-        [[ -f $CACHE/sysroot/.complete ]] || return 1
+        [[ "$(cat "$CACHE/sysroot/.complete" 2>/dev/null)" == "$(printf '%s\n' "${SYSROOT_PKGS[@]}")" ]] || return 1
+        [[ "$(cat "$USERLAND/.complete" 2>/dev/null)" == "$(printf '%s\n' "${USERLAND_PKGS[@]}")" ]] || return 1
 }
 
 # URIs of the host's apt sources, deb822 (*.sources) and one-line (*.list) format.
@@ -72,39 +86,36 @@ pick_mirrors() {
         log "mirror $MIRROR, security $SECMIRROR"
 }
 
-# The private apt tree: its own sources, state, status and cache, arm64 only.
-# The status file stays empty, so apt believes nothing is installed.
+# A private apt tree: its own sources, state, status and cache, arm64 only.  The
+# status file stays empty, so apt believes nothing is installed (and resolves the
+# whole dependency closure when asked to install).  Sets the array named by $1 to
+# the options that select the tree.  Usage: setup_apt VAR ROOT "URI|suites"...
 setup_apt() {
-        mkdir -p "$APT_ROOT"/etc/{sources.list.d,preferences.d,apt.conf.d} \
-                "$APT_ROOT"/state/lists/partial "$APT_ROOT"/cache/archives/partial
-        : >"$APT_ROOT/state/status"
-        : >"$APT_ROOT/etc/sources.list"
-        local suites
-        {
-                for suites in "$MIRROR|bullseye bullseye-updates" \
-                        "$SECMIRROR|bullseye-security" \
-                        "$MIRROR|bookworm bookworm-updates bookworm-backports" \
-                        "$SECMIRROR|bookworm-security" \
-                        "$MIRROR|trixie trixie-updates trixie-backports"; do
-                        printf 'Types: deb\nURIs: %s\nSuites: %s\nComponents: main\n' \
-                                "${suites%%|*}" "${suites#*|}"
-                        printf 'Architectures: arm64\nSigned-By: %s\n\n' "$KEYRING"
-                done
-        } >"$APT_ROOT/etc/sources.list.d/lab-arm64.sources"
-        APT_OPTS=(-o APT::Architecture=arm64 -o APT::Architectures::=arm64
-                -o "Dir::Etc=$APT_ROOT/etc"
-                -o "Dir::Etc::sourcelist=$APT_ROOT/etc/sources.list"
-                -o "Dir::Etc::sourceparts=$APT_ROOT/etc/sources.list.d"
-                -o "Dir::Etc::preferencesparts=$APT_ROOT/etc/preferences.d"
-                -o "Dir::Etc::parts=$APT_ROOT/etc/apt.conf.d"
-                -o "Dir::State=$APT_ROOT/state" -o "Dir::State::status=$APT_ROOT/state/status"
-                -o "Dir::Cache=$APT_ROOT/cache" -o Acquire::Languages=none
+        local -n apt_opts_out=$1
+        local root=$2 spec
+        shift 2
+        mkdir -p "$root"/etc/{sources.list.d,preferences.d,apt.conf.d} \
+                "$root"/state/lists/partial "$root"/cache/archives/partial
+        : >"$root/state/status"
+        : >"$root/etc/sources.list"
+        for spec in "$@"; do
+                printf 'Types: deb\nURIs: %s\nSuites: %s\nComponents: main\n' "${spec%%|*}" "${spec#*|}"
+                printf 'Architectures: arm64\nSigned-By: %s\n\n' "$KEYRING"
+        done >"$root/etc/sources.list.d/lab-arm64.sources"
+        apt_opts_out=(-o APT::Architecture=arm64 -o APT::Architectures::=arm64
+                -o "Dir::Etc=$root/etc"
+                -o "Dir::Etc::sourcelist=$root/etc/sources.list"
+                -o "Dir::Etc::sourceparts=$root/etc/sources.list.d"
+                -o "Dir::Etc::preferencesparts=$root/etc/preferences.d"
+                -o "Dir::Etc::parts=$root/etc/apt.conf.d"
+                -o "Dir::State=$root/state" -o "Dir::State::status=$root/state/status"
+                -o "Dir::Cache=$root/cache" -o Acquire::Languages=none
                 -o Acquire::Check-Valid-Until=false
                 # apt would otherwise drop to _apt, which cannot write into our cache
                 -o APT::Sandbox::User=root)
-        log "apt-get update (arm64, private tree $APT_ROOT)"
-        timeout 600 apt-get -q "${APT_OPTS[@]}" update >"$APT_ROOT/update.log" 2>&1 ||
-                { tail -20 "$APT_ROOT/update.log" >&2; die "apt-get update failed"; }
+        log "apt-get update (arm64, private tree $root)"
+        timeout 600 apt-get -q "${apt_opts_out[@]}" update >"$root/update.log" 2>&1 ||
+                { tail -20 "$root/update.log" >&2; die "apt-get update failed"; }
 }
 
 # Downloads the first package of "$@" that the mirror delivers (a security pool can
@@ -171,6 +182,17 @@ fetch_busybox() {
         log "busybox $(basename "$deb")"
 }
 
+# Debian's -dev symlinks are absolute (libsystemd.so -> /lib/aarch64-linux-gnu/...):
+# inside an unpacked tree they would point at the build machine's files.  Make each
+# one relative within the tree.
+relink_absolute() { # root
+        local link target
+        while IFS= read -r -d '' link; do
+                target=$(readlink "$link")
+                ln -sfn "$(realpath -m --relative-to="$(dirname "$link")" "$1$target")" "$link"
+        done < <(find "$1" -type l -lname '/*' -print0)
+}
+
 # The arm64 -dev trees for cmake/aarch64-linux-gnu.cmake.  Bookworm, so the static
 # archives match the cross glibc (2.36) of gcc-aarch64-linux-gnu.  Debian's .pc files
 # hard-code /usr (json-c.pc even in libdir and includedir, not only in prefix), and
@@ -183,6 +205,7 @@ fetch_sysroot() {
         for p in "${SYSROOT_PKGS[@]}"; do
                 dpkg-deb -x "$(download_first "$p/bookworm")" "$tmp"
         done
+        relink_absolute "$tmp"
         # shellcheck disable=SC2016 # ${pcfiledir} is for pkg-config, not for bash
         sed -i 's#^\([A-Za-z_]*\)=/usr\([/[:space:]]\|$\)#\1=${pcfiledir}/../../..\2#' \
                 "$tmp"/usr/lib/aarch64-linux-gnu/pkgconfig/*.pc
@@ -190,6 +213,29 @@ fetch_sysroot() {
         rm -rf "$CACHE/sysroot"
         mv "$tmp" "$CACHE/sysroot"
         log "sysroot $CACHE/sysroot"
+}
+
+# The emulated hosts' userland: bookworm only (a private tree of its own, so apt
+# never mixes in trixie's newer QEMU), the whole dependency closure of
+# USERLAND_PKGS downloaded into userland/debs and unpacked into userland/root.
+# build-userland.sh picks what each initramfs needs out of that tree.
+fetch_userland() {
+        local ul_opts=() tmp d
+        setup_apt ul_opts "$USERLAND_APT_ROOT" "$MIRROR|bookworm bookworm-updates" "$SECMIRROR|bookworm-security"
+        mkdir -p "$USERLAND/debs/partial"
+        log "resolving ${USERLAND_PKGS[*]} (bookworm arm64)"
+        timeout 900 apt-get -q -y "${ul_opts[@]}" -o "Dir::Cache::archives=$USERLAND/debs" \
+                install -d --no-install-recommends "${USERLAND_PKGS[@]}" >"$USERLAND/download.log" 2>&1 ||
+                { tail -20 "$USERLAND/download.log" >&2; die "downloading the userland failed"; }
+        tmp=$(mktemp -d "$CACHE/.userland.XXXXXX")
+        for d in "$USERLAND"/debs/*.deb; do
+                dpkg-deb -x "$d" "$tmp"
+        done
+        relink_absolute "$tmp"
+        rm -rf "$USERLAND/root"
+        mv "$tmp" "$USERLAND/root"
+        printf '%s\n' "${USERLAND_PKGS[@]}" >"$USERLAND/.complete"
+        log "userland: $(find "$USERLAND/debs" -name '*.deb' | wc -l) packages, $(du -sh "$USERLAND/root" | cut -f1) unpacked"
 }
 
 main() {
@@ -201,13 +247,18 @@ main() {
         [[ -r $KEYRING ]] || die "$KEYRING missing (debian-archive-keyring)"
         mkdir -p "$CACHE/kernels" "$DEBS"
         pick_mirrors
-        setup_apt
+        setup_apt APT_OPTS "$APT_ROOT" "$MIRROR|bullseye bullseye-updates" "$SECMIRROR|bullseye-security" \
+                "$MIRROR|bookworm bookworm-updates bookworm-backports" "$SECMIRROR|bookworm-security" \
+                "$MIRROR|trixie trixie-updates trixie-backports"
         local s
         for s in "${SERIES[@]}"; do
                 fetch_kernel "$s"
         done
         fetch_busybox
-        fetch_sysroot
+        [[ "$(cat "$CACHE/sysroot/.complete" 2>/dev/null)" == "$(printf '%s\n' "${SYSROOT_PKGS[@]}")" ]] ||
+                fetch_sysroot
+        [[ "$(cat "$USERLAND/.complete" 2>/dev/null)" == "$(printf '%s\n' "${USERLAND_PKGS[@]}")" ]] ||
+                fetch_userland
         log "done: $CACHE ($(du -sh "$CACHE" | cut -f1))"
 }
 

@@ -3,7 +3,7 @@
 #
 # The bundled example fleet is not hand-written: each record is what hypercallctl
 # probe printed on an emulated arm64 KVM host of the lab (boot.sh), so the examples
-# show what real kernels report.  The table below is the fleet; README.md there
+# show what real kernels report.  example-fleet.txt is the fleet; README.md there
 # says which kernel and -cpu each host came from.
 set -euo pipefail
 
@@ -11,18 +11,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 DEST=${1:-$REPO/examples/fleet}
 
-# host          kernel  -cpu
-FLEET="
-web-01          6.1     neoverse-n1
-web-02          6.1     neoverse-n1
-web-03          6.12    neoverse-n1
-web-04          6.12    neoverse-n1
-db-01           7       cortex-a76
-db-02           7       neoverse-n1
-legacy-01       5.10    cortex-a72
-batch-01        6.12    cortex-a72
-batch-02        7       cortex-a72
-"
+FLEET=$(sed 's/#.*//' "$HERE/example-fleet.txt")
 
 log() { printf 'example-fleet: %s\n' "$*" >&2; }
 

@@ -9,7 +9,8 @@
 #                        which ctest uses: there each check is its own test)
 #
 # CPU models are chosen for their different workaround levels (WA1/WA2/WA3):
-# cortex-a53 2/3/2, neoverse-n1 2/0/1, cortex-a72 0/0/0, and two models 5.10 does
+# cortex-a53 2/3/2, neoverse-n1 2/0/1, cortex-a72 0/0/0, cortex-a76 2/0/1 (with
+# neoverse-n1 and cortex-a72: every -cpu of example-fleet.txt), and two models 5.10 does
 # not know, whose WA3 differs between 5.10 and later kernels (max 2/0/2 -> 2/0/0,
 # a64fx 0/0/2 -> 0/0/0).  `max` needs pauth-impdef=on to boot in ~2 s.
 #
@@ -24,7 +25,7 @@ REPO=$(cd "$HERE/../.." && pwd)
 WORK=${HC_LAB_WORK:-$REPO/build-aarch64/lab}
 RECORDS=${HC_LAB_RECORDS:-$WORK/records}
 read -ra KERNELS <<<"${HC_LAB_KERNELS:-5.10 6.1 6.12 7}"
-read -ra CPUS <<<"${HC_LAB_CPUS:-cortex-a53 neoverse-n1 cortex-a72 a64fx max,pauth-impdef=on}"
+read -ra CPUS <<<"${HC_LAB_CPUS:-cortex-a53 neoverse-n1 cortex-a72 cortex-a76 a64fx max,pauth-impdef=on}"
 export HC_LAB_WORK=$WORK
 
 log() { printf 'tier: %s\n' "$*" >&2; }
