@@ -30,9 +30,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <systemd/sd-bus.h>
 #include <systemd/sd-journal.h>
 
 #include "baseline-file.h"
+#include "bus-api.h"
 #include "domain-meta.h"
 #include "fileio.h"
 #include "hook-ids.h"
@@ -95,6 +97,28 @@ __attribute__((format(printf, 5, 6))) static void journal(int prio, const char *
                               NULL);
 }
 
+/*
+ * Tells hypercalld, so it emits VmRefused on the bus.  Best effort and
+ * bounded: no D-Bus activation (a refusal must not start the daemon), half a
+ * second at most, and any failure is ignored; the decision already stands.
+ */
+static void report_refusal(const struct ctx *c, const char *why)
+{
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+
+        if (!c->meta || !c->meta->uuid[0] || sd_bus_open_system(&bus) < 0)
+                return;
+        (void)sd_bus_set_method_call_timeout(bus, 500 * 1000);
+        if (sd_bus_message_new_method_call(bus, &m, HC_BUS_NAME, HC_BUS_PATH, HC_BUS_INTERFACE,
+                                           "ReportVmRefused") < 0 ||
+            sd_bus_message_set_auto_start(m, 0) < 0 ||
+            sd_bus_message_append(m, "ssss", c->meta->uuid, vm_name(c), c->pool ? c->pool : "-",
+                                  why) < 0)
+                return;
+        (void)sd_bus_call(bus, m, 0, NULL, &reply);
+}
+
 /* One line on stderr (libvirt shows it as the error), one journal entry, exit 1. */
 __attribute__((format(printf, 2, 3), noreturn)) static void refuse(struct ctx *c, const char *fmt, ...)
 {
@@ -108,6 +132,7 @@ __attribute__((format(printf, 2, 3), noreturn)) static void refuse(struct ctx *c
         fprintf(stderr, "hypercall: %sVM %s refused: %s\n", incoming ? "incoming " : "", vm_name(c), why);
         journal(LOG_ERR, incoming ? HC_MSGID_VM_INCOMING_REFUSED : HC_MSGID_VM_START_REFUSED, c, "refused",
                 "%s %s refused: %s", incoming ? "Incoming VM" : "VM", vm_name(c), why);
+        report_refusal(c, why);
         exit(1);
 }
 
