@@ -612,6 +612,78 @@ test_no_secret_in_logs_or_properties() {
         prop LibvirtState | grep -qF 'admin:***@127.0.0.1' || fail "LibvirtState does not name the URI: $(prop LibvirtState)"
 }
 
+# A running VM started from a start plan is stamped: the daemon writes the
+# plan's values into the domain's live metadata (libvirt's test driver), so
+# a migration destination knows what arrives; the next audit reads the stamp.
+test_running_vm_from_start_plan_is_stamped() {
+        start_bus
+        make_fleet
+        write_config
+        local uuid=7a2b3c4d-5e6f-4a1b-8c2d-3e4f5a6b7c8d a
+        cat >"$T/node.xml" <<EOF
+<node>
+  <domain type="test">
+    <name>planned-vm</name>
+    <uuid>$uuid</uuid>
+    <memory>65536</memory>
+    <os><type arch="aarch64">hvm</type></os>
+  </domain>
+</node>
+EOF
+        LIBVIRT_URI="test://$T/node.xml" start_daemon
+        cat >"$T/plans/$uuid.plan" <<EOF
+hypercall-plan 1
+vm-uuid $uuid
+vm-name planned-vm
+mode start
+pool web
+generation 1
+digest $(jq -r '.pools[] | select(.pool == "web") | .digest' "$T/state/baseline.json")
+register PSCI_VERSION 0x6030000000140000 0x10001
+register STD_BMAP 0x6030000000160000 0x1
+register STD_HYP_BMAP 0x6030000000160001 0x1
+register VENDOR_HYP_BMAP 0x6030000000160002 0x1
+end
+EOF
+        call Audit >/dev/null
+        a=$(call Audit | jq -r '.data[0]')
+        jq -e '.vms[] | select(.uuid == "'"$uuid"'") | .source == "metadata" and .running == true' <<<"$a" >/dev/null ||
+                fail "the second audit does not read the stamp: $a"
+        log_has "VM planned-vm ($uuid) runs with pool web generation 1 values; stamped into its domain metadata.*MESSAGE_ID=8764abd9d7344a659dacfdac1a2ad848" ||
+                fail "no VALUES_VERIFIED entry: $(tail -5 "$T/daemon.log")"
+        [ "$(grep -c "stamped into its domain metadata" "$T/daemon.log")" = 1 ] || fail "stamped more than once"
+}
+
+# The hook tells hypercalld about a refused start (ReportVmRefused), and the
+# daemon turns it into the VmRefused signal.  The hook runs for real, in a
+# mount namespace whose /var/lib/hypercall is empty, so it refuses for want of
+# a baseline; the private bus stands in for the system bus.
+test_hook_refusal_becomes_vm_refused_signal() {
+        start_bus
+        make_fleet
+        write_config
+        start_daemon
+        local hook uuid=3c4d5e6f-7a8b-4c9d-8e1f-2a3b4c5d6e7f out
+        hook=$(dirname "$HCD")/../hook/hypercall-hook
+        [ -x "$hook" ] || fail "no hook binary at $hook"
+        expect_signal VmRefused
+        out=$(unshare --mount --propagation private -- sh -c \
+                'mkdir -p /var/lib/hypercall && mount -t tmpfs tmpfs /var/lib/hypercall && exec "$0" refused-vm prepare begin -' \
+                "$hook" 2>&1 <<EOF
+<domain type='kvm'>
+  <name>refused-vm</name>
+  <uuid>$uuid</uuid>
+  <os><type arch='aarch64' machine='virt'>hvm</type></os>
+  <metadata><hypercall:vm xmlns:hypercall="urn:hypercall:vm:1" pool="web"/></metadata>
+</domain>
+EOF
+        ) && fail "the hook accepted a VM with no baseline: $out"
+        grep -q "hypercall: VM refused-vm refused: no baseline" <<<"$out" || fail "hook said: $out"
+        signal_arrived VmRefused
+        grep -q "$uuid" "$T/signal.VmRefused" || fail "VmRefused without the VM: $(cat "$T/signal.VmRefused")"
+        grep -q "no baseline" "$T/signal.VmRefused" || fail "VmRefused without the reason: $(cat "$T/signal.VmRefused")"
+}
+
 name=${1:?usage: run.sh TEST}
 declare -F "test_$name" >/dev/null || fail "no test $name"
 "test_$name"
