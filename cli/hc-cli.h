@@ -64,6 +64,7 @@ extern const struct hc_cmd hc_cmds_host[];
 extern const struct hc_cmd hc_cmds_fleet[];
 extern const struct hc_cmd hc_cmds_check[];
 extern const struct hc_cmd hc_cmds_daemon[];
+extern const struct hc_cmd hc_cmds_plan[];
 
 struct hc_invocation {
         const struct hc_cmd *cmd;

@@ -20,6 +20,7 @@ static const struct hc_cmd *const groups[] = {
 #ifndef HC_PROBE_ONLY
         hc_cmds_fleet,
         hc_cmds_check,
+        hc_cmds_plan,
         hc_cmds_daemon,
 #endif
 };

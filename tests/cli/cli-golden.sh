@@ -51,6 +51,11 @@ run_case() {
         matrix_mixed_json)             $ctl matrix --pool all --records examples/fleet --policies $D/policies-mixed --json ;;
         lint_example_ok)               $ctl lint policies examples/fleet ;;
         lint_bad_exits_2)              $ctl lint $D/policies-bad examples/fleet ;;
+        plan_web_as_the_hook_writes_it) $ctl plan $R --pool web --vm-uuid 6f1c2a3b-4d5e-4f60-8a7b-9c0d1e2f3a4b --vm-name web-3 ;;
+        plan_db_json)                  $ctl plan $R --pool db --json ;;
+        plan_refused_pool_exits_1)     $ctl plan --records examples/fleet --policies $D/policies-refuse --pool all ;;
+        plan_unknown_pool_exits_64)    $ctl plan $R --pool nope ;;
+        plan_missing_baseline_exits_2) $ctl plan --pool web --baseline examples/nonexistent.json ;;
         *) echo "no such case: $1" >&2; return 99 ;;
         esac
 }
