@@ -17,6 +17,12 @@ rc=0
 "$ctl" baseline --records examples/fleet --policies policies || rc=$?
 [ "$rc" -le 1 ] || exit "$rc"   # 1: a pool is refused, and the output says why
 
+for pool in $(ls policies | sed -n 's/\.yaml$//p'); do
+        echo
+        echo "== The plan a new VM of pool $pool gets (hypercallctl plan --pool $pool): the hook writes it, the shim applies it"
+        "$ctl" plan --records examples/fleet --policies policies --pool "$pool" || true
+done
+
 echo
 echo "== Why web hides ptp, and which hosts limit it (hypercallctl explain --pool web ptp)"
 "$ctl" explain --records examples/fleet --policies policies --pool web ptp
