@@ -684,6 +684,29 @@ EOF
         grep -q "no baseline" "$T/signal.VmRefused" || fail "VmRefused without the reason: $(cat "$T/signal.VmRefused")"
 }
 
+# Reading is not changing: every property is read-only on the bus, so a
+# Properties.Set from an unprivileged caller fails even where the bus policy
+# lets the call through (permissive bus), and nothing moves.
+test_unprivileged_cannot_set_properties() {
+        start_bus permissive
+        make_fleet
+        write_config
+        start_daemon
+        local p before after
+        before=$(call Describe | jq -c '.data[0] | fromjson | {baseline, host: .host.name}')
+        for p in "Generation t 7" "HostName s evil" "State s reloading" "PolicyDirectory s /tmp" "LastError s x"; do
+                set -- $p
+                as_nobody busctl --system set-property "$BUS_NAME" "$BUS_PATH" "$BUS_NAME" "$1" "$2" "$3" \
+                        2>"$T/err" && fail "nobody set $1"
+                grep -q "Property '$1' is not writable" "$T/err" || fail "set $1: $(cat "$T/err")"
+                busctl --system set-property "$BUS_NAME" "$BUS_PATH" "$BUS_NAME" "$1" "$2" "$3" 2>/dev/null &&
+                        fail "even root may not set $1: it is read-only"
+        done
+        after=$(call Describe | jq -c '.data[0] | fromjson | {baseline, host: .host.name}')
+        [ "$before" = "$after" ] || fail "a refused Set changed the state"
+        [ "$(prop HostName)" = '"web-01"' ] || fail "HostName moved"
+}
+
 name=${1:?usage: run.sh TEST}
 declare -F "test_$name" >/dev/null || fail "no test $name"
 "test_$name"
