@@ -1,8 +1,10 @@
 #!/bin/bash
 # The whole test suite: set-up, static analysis, then every tier through ctest
-# (unit, fuzz corpus replays, the arm64 lab on real kernels), then a short
-# libFuzzer run of every target, then the unit and fuzz tiers again under
-# ASan + UBSan.
+# (unit, CLI, fuzz corpus replays, daemon, hook faults, libvirt, the CLI/daemon/
+# hook tests again under valgrind, the arm64 lab on real kernels), then a short
+# libFuzzer run of every target, then everything but the libvirt, valgrind and
+# lab tiers again under ASan + UBSan (an instrumented shim cannot be preloaded
+# into the distribution's QEMU; valgrind cannot run ASan binaries).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -11,7 +13,7 @@ bash scripts/setup.sh
 echo "== static analysis: clang-tidy (.clang-tidy) and cppcheck over the whole tree"
 bash scripts/static-analysis.sh
 
-echo "== ctest (default build): unit, fuzz replays, daemon, libvirt tiers"
+echo "== ctest (default build): unit, cli, fuzz replays, daemon, hook, libvirt, valgrind tiers"
 ctest --preset default -j2
 
 echo "== ctest: the arm64 lab tier (real Debian kernels as emulated KVM hosts)"
@@ -20,7 +22,7 @@ ctest --preset lab
 echo "== libFuzzer: a short run of every target"
 bash scripts/fuzz.sh "${HC_FUZZ_SECONDS:-20}"
 
-echo "== ctest under ASan + UBSan (unit and fuzz tiers)"
+echo "== ctest under ASan + UBSan (unit, cli, fuzz replays, daemon, hook tiers)"
 cmake --preset asan >/dev/null
 cmake --build --preset asan -j"$(nproc)"
 ctest --preset asan -j2
