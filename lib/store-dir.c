@@ -89,6 +89,33 @@ static bool host_name_usable(const char *host)
                strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_") == n;
 }
 
+/*
+ * A publisher killed mid-write leaves <host>.json.tmp.XXXXXX behind (readers
+ * ignore it: not *.json).  Only a host publishes its own record, so its next
+ * publish removes what its earlier, killed one left.
+ */
+static void remove_stale_temps(struct dir_store *d, const char *host)
+{
+        char prefix[300];
+        struct dirent *de;
+        DIR *dir;
+        int fd;
+
+        snprintf(prefix, sizeof(prefix), "%s.json.tmp.", host);
+        fd = openat(d->dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return;
+        dir = fdopendir(fd);
+        if (!dir) {
+                (void)close(fd);
+                return;
+        }
+        while ((de = readdir(dir)))
+                if (strncmp(de->d_name, prefix, strlen(prefix)) == 0)
+                        (void)unlinkat(dirfd(dir), de->d_name, 0);
+        closedir(dir);
+}
+
 static int dir_publish(struct hc_store *s, const struct hc_record *r, struct hc_error *err)
 {
         struct dir_store *d = s->backend;
@@ -102,6 +129,7 @@ static int dir_publish(struct hc_store *s, const struct hc_record *r, struct hc_
                 path = NULL;
                 return hc_error_set(err, ENOMEM, "out of memory");
         }
+        remove_stale_temps(d, r->host);
         k = hc_record_save(r, path, err);
         if (k >= 0)
                 pending_add(d, strrchr(path, '/') + 1); /* our own write: seen by the next refresh */

@@ -707,6 +707,54 @@ test_unprivileged_cannot_set_properties() {
         [ "$(prop HostName)" = '"web-01"' ] || fail "HostName moved"
 }
 
+# kill -9 while the daemon publishes this host's record to the store (a
+# probe found a new kernel): the store file is the old record or the new one,
+# whole, never torn or gone; the next start reads every record (no store
+# failure) and republishes the new one.  Half the kills land exactly
+# mid-write, half at random moments.
+test_kill9_never_tears_a_store_record() {
+        start_bus
+        make_fleet
+        write_config
+        local runs=16 mid=0 old new got killer
+        for run in $(seq "$runs"); do
+                start_daemon
+                old=$(jq -r .kernel "$T/fleet/web-01.json")
+                new="6.1.0-$run-arm64"
+                jq --arg k "$new" '.kernel = $k' "$SRC/examples/fleet/web-01.json" >"$T/etc/host.json.new"
+                mv "$T/etc/host.json.new" "$T/etc/host.json"
+                if [ $((run % 2)) = 1 ]; then
+                        "$TOOL" kill-on-create "$T/fleet" web-01.json.tmp. "$DAEMON_PID" 20 >"$T/killer" 2>&1 &
+                        killer=$!
+                        eventually 50 grep -q ready "$T/killer" || fail "killer not ready"
+                        busctl --system call "$BUS_NAME" "$BUS_PATH" "$BUS_NAME" ProbeHost b false >/dev/null 2>&1 &
+                        wait "$killer" || fail "run $run: no publish to kill: $(cat "$T/killer")"
+                else
+                        busctl --system call "$BUS_NAME" "$BUS_PATH" "$BUS_NAME" ProbeHost b false >/dev/null 2>&1 &
+                        sleep "0.0$((RANDOM % 10))"
+                        kill -KILL "$DAEMON_PID"
+                fi
+                wait "$DAEMON_PID" 2>/dev/null || true
+                # The next publish removes what a killed one left: at most one temp file at a time.
+                case $(ls "$T/fleet" | grep -c '^web-01\.json\.tmp\.') in
+                0) ;;
+                1) mid=$((mid + 1)) ;;
+                *) fail "run $run: temp files pile up: $(ls "$T/fleet" | grep tmp)" ;;
+                esac
+                [ -f "$T/fleet/web-01.json" ] || fail "run $run: the record is gone"
+                got=$(jq -r .kernel "$T/fleet/web-01.json") || fail "run $run: torn record: $(cat "$T/fleet/web-01.json")"
+                [ "$got" = "$old" ] || [ "$got" = "$new" ] || fail "run $run: kernel $got is neither $old nor $new"
+        done
+        echo "kill -9 during publish: $runs runs, $mid killed mid-write; every record whole"
+        [ "$mid" -ge $((runs / 4)) ] || fail "only $mid of $runs kills landed mid-write"
+        start_daemon
+        call Describe | jq -e '.data[0] | fromjson | .store.failures == [] and .store.records == 9' >/dev/null ||
+                fail "the next start sees store failures: $(call Describe | jq -r '.data[0]' | jq .store)"
+        eventually 50 sh -c "jq -e '.kernel == \"$new\"' '$T/fleet/web-01.json'" || fail "the new record was not republished"
+        ls "$T/fleet" | grep -q '\.tmp\.' && fail "temp files left after the next publish: $(ls "$T/fleet")"
+        true
+}
+
 name=${1:?usage: run.sh TEST}
 declare -F "test_$name" >/dev/null || fail "no test $name"
 "test_$name"
