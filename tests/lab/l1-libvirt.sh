@@ -3,8 +3,9 @@
 # with the libvirt userland (build-userland.sh initrd-libvirt).  Sourced by a job
 # after l1-lib.sh, with:
 #   K             the kernel series (run names are K.lv-...)
-#   LV_MODE       "test" (default: every step below) or "demo" (demo.sh: the guest on
-#                 this host once before hypercall is installed and once under it)
+#   LV_MODE       "test" (default: every step below), "demo" (demo.sh: the guest on
+#                 this host once before hypercall is installed and once under it), or
+#                 "functions" (define the functions only)
 #   LV_POOL       the pool the domain names in its metadata (this host must be a member)
 #   LV_FOREIGN    a pool this host is not a member of (the hook must refuse it)
 #   /lab/baseline.json        the baseline file hypercalld would keep for the fleet
@@ -204,6 +205,8 @@ lv_main() {
 }
 
 case ${LV_MODE:-test} in
+test) lv_main ;;
 demo) lv_demo ;;
-*) lv_main ;;
+functions) ;; # only the functions, for a job of its own
+*) say "l1-libvirt.sh: unknown LV_MODE=$LV_MODE" ;;
 esac
