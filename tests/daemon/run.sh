@@ -212,6 +212,7 @@ test_kill9_never_tears_baseline() {
                 start_daemon
                 before=$(jq .generation "$T/state/baseline.json")
                 if [ $((run % 2)) = 1 ]; then
+                        : >"$T/killer" # not the last run's "ready": the redirection below happens in the child
                         "$TOOL" kill-on-create "$T/state" baseline.json.tmp. "$DAEMON_PID" 20 >"$T/killer" 2>&1 &
                         local killer=$!
                         eventually 50 grep -q ready "$T/killer" || fail "killer not ready"
@@ -724,6 +725,7 @@ test_kill9_never_tears_a_store_record() {
                 jq --arg k "$new" '.kernel = $k' "$SRC/examples/fleet/web-01.json" >"$T/etc/host.json.new"
                 mv "$T/etc/host.json.new" "$T/etc/host.json"
                 if [ $((run % 2)) = 1 ]; then
+                        : >"$T/killer" # not the last run's "ready": the redirection below happens in the child
                         "$TOOL" kill-on-create "$T/fleet" web-01.json.tmp. "$DAEMON_PID" 20 >"$T/killer" 2>&1 &
                         killer=$!
                         eventually 50 grep -q ready "$T/killer" || fail "killer not ready"

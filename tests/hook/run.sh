@@ -251,6 +251,7 @@ test_kill9_never_tears_a_plan() {
                 for _ in $(seq 1000); do case $(ps -o stat= -p "$pid") in T*) break ;; esac; sleep 0.01; done
                 case $(ps -o stat= -p "$pid") in T*) ;; *) fail "run $run: the hook's shell did not stop itself" ;; esac
                 if [ $((run % 2)) = 1 ]; then
+                        : >"$T/killer" # not the last run's "ready": the redirection below happens in the child
                         "$TOOL" kill-on-create "$(in_ns_path /run/hypercall/vm)" "$UUID.plan.tmp." "$pid" 20 >"$T/killer" 2>&1 &
                         killer=$!
                         for _ in $(seq 1000); do grep -q ready "$T/killer" && break; sleep 0.02; done
