@@ -79,9 +79,11 @@ split_console() {
         for b in "$OUTDIR"/streams/*.b64; do
                 [[ -f $b ]] || continue
                 id=$(basename "$b" .b64)
-                base64 -d <"$b" | gunzip >"$OUTDIR/streams/$id.mig" &&
-                        [[ "$(sha256sum <"$OUTDIR/streams/$id.mig" | cut -d' ' -f1)" == "$(cat "$OUTDIR/streams/$id.sha256" 2>/dev/null)" ]] ||
-                        { log "$NAME: stream $id arrived damaged"; rm -f "$OUTDIR/streams/$id.mig"; }
+                if ! base64 -d <"$b" | gunzip >"$OUTDIR/streams/$id.mig" ||
+                        [[ "$(sha256sum <"$OUTDIR/streams/$id.mig" | cut -d' ' -f1)" != "$(cat "$OUTDIR/streams/$id.sha256" 2>/dev/null)" ]]; then
+                        log "$NAME: stream $id arrived damaged"
+                        rm -f "$OUTDIR/streams/$id.mig"
+                fi
                 rm -f "$b"
         done
 }

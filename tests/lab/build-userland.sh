@@ -61,6 +61,7 @@ build_push() {
 }
 
 build_guests() {
+        # shellcheck disable=SC2054 # the commas belong to -Wl, options
         local flags=(-std=gnu11 -O2 -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wstrict-prototypes
                 -ffreestanding -nostdlib -static -no-pie -mgeneral-regs-only -mstrict-align
                 -Wl,--build-id=none -Wl,--no-warn-rwx-segments -T "$HERE/guest/hc-l2-guest.ld")

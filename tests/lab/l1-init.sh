@@ -19,6 +19,7 @@ mount -t devtmpfs devtmpfs /dev 2>/dev/null   # /dev/kvm
 mount -t tmpfs tmpfs /tmp
 mount -t tmpfs -o mode=0755 tmpfs /run
 
+# shellcheck source=l1-lib.sh
 . /lab/l1-lib.sh
 
 say "userspace uptime=$(up)"
@@ -38,6 +39,7 @@ fi
 
 if [ -f /lab/job.sh ]; then
         say "job-begin uptime=$(up)"
+        # shellcheck source=/dev/null # written per boot by run-nested-tier.sh or demo.sh
         . /lab/job.sh
         say "job-end uptime=$(up)"
 else

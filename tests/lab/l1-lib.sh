@@ -54,6 +54,7 @@ save_run() { # id qemu-args...
         id=$1
         shift
         mkfifo "/tmp/$id.qmp"
+        # shellcheck disable=SC2086 # $preload is empty or one word
         env $preload "$@" -qmp stdio <"/tmp/$id.qmp" >"/tmp/$id.out" 2>&1 &
         qpid=$!
         exec 3>"/tmp/$id.qmp"

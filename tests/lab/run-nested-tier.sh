@@ -165,7 +165,7 @@ mig_restore() { # dest source
         fi
         cp "$stream" "$JOB/incoming/$2.mig"
         VM=mig-$2 managed "$1.mig-from-$2" $G_PARK \
-                "pool-incoming $OUT/pools/mixed.baseline.json mixed $1.mig-from-$2" incoming=/lab/incoming/$2.mig log=1
+                "pool-incoming $OUT/pools/mixed.baseline.json mixed $1.mig-from-$2" "incoming=/lab/incoming/$2.mig" log=1
 }
 
 gen_job() { # boot
@@ -233,8 +233,13 @@ boot_spec() {
 
 # ---- summary --------------------------------------------------------------------
 
-# The value a call returned in a run's boot-1 pass on vCPU 0 ("-" if none).
-seen() { awk -v c="$2" '$2 == 1 && $3 == 0 && $4 == c { print $5; f = 1; exit } END { if (!f) print "-" }' "$1"; }
+# The value a call returned on vCPU 0 in the guest's first pass, or for a migrated
+# guest in the pass after the move ("-" if none).
+seen() {
+        local pass=1
+        [[ $1 != *mig-from* ]] || pass=2
+        awk -v c="$2" -v p="$pass" '$2 == p && $3 == 0 && $4 == c { print $5; f = 1; exit } END { if (!f) print "-" }' "$1"
+}
 
 summary() {
         local meta id run rc secs serial
