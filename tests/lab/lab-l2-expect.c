@@ -953,11 +953,14 @@ LAB_TEST(lab__migration_streams_saved_and_restored_on_every_kernel_pair)
 {
         for (size_t i = 0; i < ELEMENTSOF(bitmap_kernels); i++) {
                 const struct run *r = need_run(bitmap_kernels[i], "mig-save");
+                struct reg_list l;
 
-                if (r)
-                        CHECK(r, r->rc == 0 && has_event(r, 1, 0, "park") && last_reg_list(r).n > 0,
-                              "expected a parked guest migrated to a file and QEMU's register list, observed rc=%d",
-                              r->rc);
+                if (!r)
+                        continue;
+                l = last_reg_list(r);
+                CHECK(r, r->rc == 0 && has_event(r, 1, 0, "park") && l.n > 0,
+                      "expected a parked guest migrated to a file and QEMU's register list, observed rc=%d", r->rc);
+                free(l.ids);
         }
         for (size_t i = 0; i < ELEMENTSOF(directions); i++)
                 (void)mig_run(directions[i].to, directions[i].from);
@@ -1035,6 +1038,19 @@ LAB_TEST(lab__migrated_guest_keeps_the_pools_values)
 
 /* ---- main ------------------------------------------------------------------------ */
 
+static void free_runs(void)
+{
+        for (size_t i = 0; i < n_runs; i++) {
+                free(runs[i].id);
+                free(runs[i].kernel);
+                free(runs[i].name);
+                free(runs[i].dir);
+                free(runs[i].lines);
+                free(runs[i].stderr_text);
+        }
+        free(runs);
+}
+
 static int run_test(size_t t)
 {
         current_test = tests[t].name;
@@ -1063,6 +1079,7 @@ int main(int argc, char **argv)
         mixed_policies = argv[3];
         if (load_runs() < 0)
                 return EXIT_FAILURE;
+        atexit(free_runs);
         for (size_t t = 0; t < n_tests; t++) {
                 if (argc == 5 && strcmp(argv[4], tests[t].name) != 0)
                         continue;
