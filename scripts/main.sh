@@ -1,7 +1,11 @@
 #!/bin/bash
 # The main job on the bundled example fleet: set-up, then what each host of
 # examples/fleet offers (records probed on real arm64 kernels in the lab), the
-# baseline every pool of policies/ gets, and why.
+# baseline and the plan every pool of policies/ gets, and why; then the whole
+# chain for real (tests/lab/demo.sh): emulated arm64 KVM hosts booting Debian
+# kernels are probed, the pools computed, and a guest started through libvirt
+# with the hook and the shim, showing what the host offers, what the pool
+# allows and what the guest saw.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -30,3 +34,7 @@ echo "== Why web hides ptp, and which hosts limit it (hypercallctl explain --poo
 echo
 echo "== Where a VM of pool batch may migrate (hypercallctl matrix --pool batch)"
 "$ctl" matrix --records examples/fleet --policies policies --pool batch || true
+
+echo
+echo "== The whole chain on real KVM: probe the emulated hosts, compute the pools, start guests through libvirt"
+bash tests/lab/demo.sh
