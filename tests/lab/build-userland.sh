@@ -44,7 +44,7 @@ build_push() {
         cmake -S "$REPO" -B "$PUSH_BUILD" -DCMAKE_TOOLCHAIN_FILE="$REPO/cmake/aarch64-linux-gnu.cmake" \
                 -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/usr -DHC_PROBE_ONLY=ON \
                 -DHC_LAB_PUSH=ON -DHC_STATIC=OFF -DHC_BUILD_TESTS=OFF -DHC_BUILD_BENCH=OFF >/dev/null
-        cmake --build "$PUSH_BUILD" -j"$(nproc)" --target hypercall-shim hypercall-qemu hypercall-hook >&2
+        cmake --build "$PUSH_BUILD" -j"$(nproc)" --target hypercall-shim hypercall-qemu hypercall-hook hypercallctl >&2
         rm -rf "$WORK/push-root"
         DESTDIR=$WORK/push-root cmake --install "$PUSH_BUILD" >/dev/null
         # hypercallctl comes statically linked from build-probe.sh; this one would need json-c
