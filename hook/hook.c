@@ -97,26 +97,57 @@ __attribute__((format(printf, 5, 6))) static void journal(int prio, const char *
                               NULL);
 }
 
+static int on_report_reply(sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+        *(bool *)userdata = true;
+        return 0;
+}
+
+static uint64_t monotonic_usec(void)
+{
+        struct timespec ts;
+
+        (void)clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
 /*
  * Tells hypercalld, so it emits VmRefused on the bus.  Best effort and
  * bounded: no D-Bus activation (a refusal must not start the daemon), half a
  * second at most, and any failure is ignored; the decision already stands.
+ * The bound covers the whole exchange: sd_bus_call() and sd_bus_flush() wait
+ * without limit for a bus that accepted the connection but never
+ * authenticates (a hung dbus-daemon), so the call is asynchronous, driven
+ * against our own deadline, and the bus is closed without flushing.
  */
 static void report_refusal(const struct ctx *c, const char *why)
 {
-        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        _cleanup_(sd_bus_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        uint64_t deadline = monotonic_usec() + 500 * 1000;
+        bool answered = false;
 
         if (!c->meta || !c->meta->uuid[0] || sd_bus_open_system(&bus) < 0)
                 return;
-        (void)sd_bus_set_method_call_timeout(bus, 500 * 1000);
         if (sd_bus_message_new_method_call(bus, &m, HC_BUS_NAME, HC_BUS_PATH, HC_BUS_INTERFACE,
                                            "ReportVmRefused") < 0 ||
             sd_bus_message_set_auto_start(m, 0) < 0 ||
             sd_bus_message_append(m, "ssss", c->meta->uuid, vm_name(c), c->pool ? c->pool : "-",
-                                  why) < 0)
+                                  why) < 0 ||
+            sd_bus_call_async(bus, NULL, m, on_report_reply, &answered, 500 * 1000) < 0)
                 return;
-        (void)sd_bus_call(bus, m, 0, NULL, &reply);
+        while (!answered) {
+                uint64_t now = monotonic_usec();
+                int r;
+
+                if (now >= deadline)
+                        return;
+                r = sd_bus_process(bus, NULL);
+                if (r < 0)
+                        return;
+                if (r == 0 && sd_bus_wait(bus, deadline - now) < 0)
+                        return;
+        }
 }
 
 /* One line on stderr (libvirt shows it as the error), one journal entry, exit 1. */

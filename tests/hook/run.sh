@@ -309,6 +309,16 @@ test_slow_store_is_never_waited_on() {
                 grep -vE '^"/(usr/)?lib|^"/etc/ld\.so|^"/proc/self' | sort -u | tr '\n' ' '
         echo
         [ $(( (end - start) / 1000000 )) -lt 10000 ] || fail "the hook took over 10 s"
+        # A refusal is reported to hypercalld over the bus (ReportVmRefused), best effort:
+        # against the silent bus it gives up after half a second, it does not hang the start.
+        domain_xml db-vm "$UUID2" db >"$T/dom.xml"
+        start=$(date +%s%N)
+        ns env -i LC_ALL=C PATH=$HOST_PATH DBUS_SYSTEM_BUS_ADDRESS="unix:path=$T/bus.sock" "$HOOK" db-vm prepare begin - \
+                <"$T/dom.xml" 2>"$T/err" && fail "db-vm started"
+        end=$(date +%s%N)
+        grep -q 'pool "db" is refused' "$T/err" || fail "refusal: $(cat "$T/err")"
+        echo "refused start with the silent bus: $(( (end - start) / 1000000 )) ms"
+        [ $(( (end - start) / 1000000 )) -lt 5000 ] || fail "a refused start waited $(( (end - start) / 1000000 )) ms on the bus"
 }
 
 # reconnect never fails, whatever is broken (a failing reconnect hook kills
