@@ -231,47 +231,57 @@ test_read_only_or_full_run_dir_refuses_cleanly() {
         echo "full /run: refused with ENOSPC, nothing left; read-only /run: refused with EROFS, last plan intact"
 }
 
-# kill -9 of the hook during plan writes, half exactly mid-write (the moment
-# the temp file appears), half at random moments: the plan is always the old
-# one or the new one, whole; the next run cleans up what the kill left.
+# kill -9 of the hook during plan writes.  Odd runs are killed exactly at
+# each step of the atomic write in turn, by strace delivering SIGKILL when the
+# hook enters that syscall (a real kill -9, at a chosen moment): fchmod of the
+# fresh temp file, its write, its fsync, the rename, the directory's fsync.
+# Even runs are killed at random moments.  The plan is always the old one or
+# the new one, whole; before the rename it is the old one and the temp file
+# is left; the next run of the hook for the VM removes the temp file.
 test_kill9_never_tears_a_plan() {
+        command -v strace >/dev/null || fail "strace missing (tests/hook/host-packages.txt)"
         start_holder
         hook web-vm "$UUID" web prepare || fail "first plan: $(cat "$T/err")"
-        local runs=40 mid=0 pool old new got killer pid
+        local runs=40 steps=(fchmod:1 write:1 fsync:1 rename:1 fsync:2) step sc when old new got pid temps
+        local -A seen=()
         for run in $(seq "$runs"); do
                 old=$(sed -n 's/^pool //p' "$(plan_file "$UUID")")
                 new=$([ "$old" = web ] && echo edge || echo web)
                 domain_xml web-vm "$UUID" "$new" >"$T/dom.xml"
-                # The hook's process stops itself before exec, so the killer can watch its PID.
-                # shellcheck disable=SC2016
-                nsenter -t "$HOLDER" -m -- sh -c 'kill -STOP $$; exec env -i LC_ALL=C PATH="$1" "$2" web-vm prepare begin -' \
-                        sh "$HOST_PATH" "$HOOK" <"$T/dom.xml" 2>"$T/hook.err" &
-                pid=$!
-                PIDS+=("$pid")
-                for _ in $(seq 1000); do case $(ps -o stat= -p "$pid") in T*) break ;; esac; sleep 0.01; done
-                case $(ps -o stat= -p "$pid") in T*) ;; *) fail "run $run: the hook's shell did not stop itself" ;; esac
                 if [ $((run % 2)) = 1 ]; then
-                        : >"$T/killer" # not the last run's "ready": the redirection below happens in the child
-                        "$TOOL" kill-on-create "$(in_ns_path /run/hypercall/vm)" "$UUID.plan.tmp." "$pid" 20 >"$T/killer" 2>&1 &
-                        killer=$!
-                        for _ in $(seq 1000); do grep -q ready "$T/killer" && break; sleep 0.02; done
-                        grep -q ready "$T/killer" || fail "run $run: the killer is not watching: $(cat "$T/killer")"
-                        kill -CONT "$pid"
-                        wait "$killer" || fail "run $run: no plan write to kill: $(cat "$T/killer"); the hook said: $(cat "$T/hook.err");" \
-                                "plan pool now $(sed -n 's/^pool //p' "$(plan_file "$UUID")"), was $old"
+                        step=${steps[$(( (run / 2) % ${#steps[@]} ))]}
+                        sc=${step%:*} when=${step#*:}
+                        # (LeakSanitizer cannot run under ptrace.)
+                        ns env -i LC_ALL=C PATH=$HOST_PATH ASAN_OPTIONS=detect_leaks=0 strace -qq -o /dev/null \
+                                -e trace="$sc" -e inject="$sc:signal=KILL:when=$when" "$HOOK" web-vm prepare begin - \
+                                <"$T/dom.xml" 2>"$T/hook.err" && fail "run $run: the hook survived its kill at $step"
+                        temps=$(ls "$(in_ns_path /run/hypercall/vm)" | grep -c "\.tmp\." || true)
+                        got=$(sed -n 's/^pool //p' "$(plan_file "$UUID")")
+                        case $step in
+                        rename:1) [ "$temps" -le 1 ] || fail "run $run: $temps temp files" ;;
+                        fsync:2) [ "$got" = "$new" ] && [ "$temps" = 0 ] ||
+                                fail "run $run: killed after the rename: expected the new plan and no temp file, got $got and $temps" ;;
+                        *) [ "$got" = "$old" ] && [ "$temps" = 1 ] ||
+                                fail "run $run: killed at $step before the rename: expected the old plan and its temp file, got $got and $temps" ;;
+                        esac
+                        seen[$step]=1
                 else
-                        kill -CONT "$pid"
+                        nsenter -t "$HOLDER" -m -- env -i LC_ALL=C PATH="$HOST_PATH" "$HOOK" web-vm prepare begin - \
+                                <"$T/dom.xml" 2>"$T/hook.err" &
+                        pid=$!
+                        PIDS+=("$pid")
                         sleep "0.00$((RANDOM % 10))"
                         kill -KILL "$pid" 2>/dev/null || true
+                        wait "$pid" 2>/dev/null || true
+                        temps=$(ls "$(in_ns_path /run/hypercall/vm)" | grep -c "\.tmp\." || true)
+                        [ "$temps" -le 1 ] || fail "run $run: temp files pile up: $temps"
                 fi
-                wait "$pid" 2>/dev/null || true
-                ls "$(in_ns_path /run/hypercall/vm)" | grep -q "\.tmp\." && mid=$((mid + 1))
                 "$HOOKTOOL" check-plan "$(plan_file "$UUID")" >"$T/check" 2>&1 || fail "run $run: torn plan: $(cat "$T/check")"
                 got=$(sed -n 's/^pool //p' "$(plan_file "$UUID")")
                 [ "$got" = "$old" ] || [ "$got" = "$new" ] || fail "run $run: pool $got is neither $old nor $new"
         done
-        echo "kill -9: $runs runs, $mid left a temp file (killed mid-write); every plan whole"
-        [ "$mid" -ge $((runs / 4)) ] || fail "only $mid of $runs kills landed mid-write"
+        [ "${#seen[@]}" = "${#steps[@]}" ] || fail "not every step was killed: ${!seen[*]}"
+        echo "kill -9: $runs runs, $((runs / 2)) at each write step in turn (${steps[*]}), $((runs / 2)) at random moments; every plan whole"
         hook web-vm "$UUID" web prepare || fail "the next start: $(cat "$T/err")"
         no_temp_files
 }
