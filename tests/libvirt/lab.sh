@@ -108,7 +108,7 @@ CONF
         "$BUILD/tests/libvirt/hc-lab-fixture" record "$SRC/tests/libvirt/data/host-record.json" "$HOST_NAME" \
                 "$LAB/hc-state/host.json"
         write_fixture_baseline computed.json
-        # Mount points that do not exist on the host are created (empty) and removed at stop.
+        # Mount points that do not exist on the host are created (empty) and kept (lab_stop says why).
         : > "$LAB/created-mountpoints"
         while read -r src dst; do
                 [ -e "$dst" ] || { mkdir -p "$dst" && echo "$dst" >> "$LAB/created-mountpoints"; }
@@ -156,9 +156,9 @@ lab_stop() {
         done
         if p=$(holder_pid); then kill -TERM "$p"; fi
         for _ in $(seq 50); do holder_pid >/dev/null || break; sleep 0.1; done
-        if [ -f "$LAB/created-mountpoints" ]; then
-                sort -r "$LAB/created-mountpoints" | while read -r d; do rmdir "$d" 2>/dev/null; done
-        fi
+        # Mount points this lab created stay (empty): removing a directory detaches the bind
+        # mounts on it in every other mount namespace, i.e. in a second lab running at the
+        # same time (another build's suite), whose shim and state would vanish mid-test.
         [ "${HC_KEEP_LAB:-0}" = 1 ] || rm -rf "$LAB"
         say "stopped"
 }
