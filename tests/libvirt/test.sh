@@ -26,6 +26,9 @@ observed
   $2"
 }
 
+# The wrapper's refusal is its stderr, which lands in the domain's QEMU log;
+# virsh shows it too unless libvirt first sees the monitor connection fail
+# (a race a loaded machine loses), so refusals are looked for in both.
 expect_has() { # what haystack needle
         grep -qF -- "$3" <<<"$2" || die "$1: expected to find
   $3
@@ -174,7 +177,8 @@ case_shim_unreadable() {
         out2=$(start_fails lv-unread-e) || { chmod 0644 "$so"; die "$out2"; }
         chmod 0644 "$so"
         # Default delivery: the wrapper proves, as the QEMU user, that the shim loads, before exec.
-        expect_has "wrapper refusal" "$out" "hypercall-qemu: VM $(dom_uuid lv-unread-w) refused: the shim cannot be loaded as the QEMU user (uid $(id -u libvirt-qemu)): $SHIM_PATH: cannot open shared object file: Permission denied"
+        expect_has "wrapper refusal" "$out
+$(qemu_log lv-unread-w)" "hypercall-qemu: VM $(dom_uuid lv-unread-w) refused: the shim cannot be loaded as the QEMU user (uid $(id -u libvirt-qemu)): $SHIM_PATH: cannot open shared object file: Permission denied"
         ! grep -q "guest code ran" "$LAB/console/lv-unread-w.log" 2>/dev/null || die "lv-unread-w: the guest ran"
         # <qemu:env>: ld.so skipped the shim and QEMU started; only the started hook can see it.
         expect_has "ld.so skipped it" "$(qemu_log lv-unread-e)" "ERROR: ld.so: object '$SHIM_PATH' from LD_PRELOAD cannot be preloaded"
@@ -194,7 +198,8 @@ case_shim_secure_execution() {
         define lv-secure-e web qemu-env
         out2=$(start_fails lv-secure-e)
         in_lab umount "$real"
-        expect_has "wrapper refusal" "$out" "hypercall-qemu: VM $(dom_uuid lv-secure-w) refused: $real is setgid: its exec would run in secure-execution mode and ld.so would drop the shim"
+        expect_has "wrapper refusal" "$out
+$(qemu_log lv-secure-w)" "hypercall-qemu: VM $(dom_uuid lv-secure-w) refused: $real is setgid: its exec would run in secure-execution mode and ld.so would drop the shim"
         expect_has "started refusal" "$out2" "$(hook_error lv-secure-e started "hypercall: VM lv-secure-e stopped: the shim $SHIM_PATH is not loaded in QEMU (pid")"
         say "shim_secure_execution: wrapper refuses a setgid QEMU; <qemu:env> stripped and caught by the started hook"
 }
@@ -227,7 +232,8 @@ case_shim_no_plan() {
         define lv-badplan-w web wrapper
         dom_uuid lv-badplan-w > "$LAB/ctl/break-lv-badplan-w"; echo corrupt > "$LAB/ctl/mode-lv-badplan-w"
         out=$(start_fails lv-badplan-w)
-        expect_has "wrapper refusal" "$out" "hypercall-qemu: VM $(dom_uuid lv-badplan-w) refused: no valid plan: /run/hypercall/vm/$(dom_uuid lv-badplan-w).plan:2: vm-uuid: expected a lowercase UUID, got \"nope\""
+        expect_has "wrapper refusal" "$out
+$(qemu_log lv-badplan-w)" "hypercall-qemu: VM $(dom_uuid lv-badplan-w) refused: no valid plan: /run/hypercall/vm/$(dom_uuid lv-badplan-w).plan:2: vm-uuid: expected a lowercase UUID, got \"nope\""
         rm -f "$LAB/etc/hooks/qemu.d/zz-test-break-plan"
         say "shim_no_plan: the shim (and the wrapper) refuse a managed QEMU without a valid plan; the guest never ran"
 }
