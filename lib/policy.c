@@ -564,6 +564,23 @@ static int psci_expected(char *buf, size_t len)
         return 0;
 }
 
+/* The next scalar: 0 for "refuse", 1 for other, else an error saying expected. */
+static int read_refuse_or(struct reader *r, const char *other, const char *expected)
+{
+        const char *s;
+        int k;
+
+        k = next(r);
+        if (k < 0)
+                return k;
+        s = r->event.type == YAML_SCALAR_EVENT ? scalar_text(&r->event) : "";
+        if (strcmp(s, "refuse") == 0)
+                return 0;
+        if (strcmp(s, other) == 0)
+                return 1;
+        return fail_got(r, expected);
+}
+
 static int read_psci(struct reader *r, struct hc_policy *p)
 {
         static const char *const keys[] = {"max"};
@@ -627,7 +644,6 @@ static const char *const top_keys[_KEY_COUNT] = {
 
 static int read_value(struct reader *r, struct hc_policy *p, enum top_key key)
 {
-        const char *s;
         int k;
 
         switch (key) {
@@ -658,29 +674,17 @@ static int read_value(struct reader *r, struct hc_policy *p, enum top_key key)
         case KEY_PSCI:
                 return read_psci(r, p);
         case KEY_LEGACY:
-                k = next(r);
+                k = read_refuse_or(r, "exclude", "refuse or exclude");
                 if (k < 0)
                         return k;
-                s = r->event.type == YAML_SCALAR_EVENT ? scalar_text(&r->event) : "";
-                if (strcmp(s, "refuse") == 0)
-                        p->legacy_hosts = HC_LEGACY_REFUSE;
-                else if (strcmp(s, "exclude") == 0)
-                        p->legacy_hosts = HC_LEGACY_EXCLUDE;
-                else
-                        return fail_got(r, "refuse or exclude");
+                p->legacy_hosts = k ? HC_LEGACY_EXCLUDE : HC_LEGACY_REFUSE;
                 p->legacy_hosts_pos = pos_of(&r->event);
                 return 0;
         case KEY_UNKNOWN:
-                k = next(r);
+                k = read_refuse_or(r, "ignore", "refuse or ignore");
                 if (k < 0)
                         return k;
-                s = r->event.type == YAML_SCALAR_EVENT ? scalar_text(&r->event) : "";
-                if (strcmp(s, "refuse") == 0)
-                        p->unknown_registers = HC_UNKNOWN_REFUSE;
-                else if (strcmp(s, "ignore") == 0)
-                        p->unknown_registers = HC_UNKNOWN_IGNORE;
-                else
-                        return fail_got(r, "refuse or ignore");
+                p->unknown_registers = k ? HC_UNKNOWN_IGNORE : HC_UNKNOWN_REFUSE;
                 p->unknown_registers_pos = pos_of(&r->event);
                 return 0;
         case KEY_MAX_AGE:
