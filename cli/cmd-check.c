@@ -10,6 +10,7 @@
 
 #include "fleetview.h"
 #include "migration.h"
+#include "vcpu-regs.h"
 #include "whatif.h"
 
 static int cmp_record(const void *a, const void *b)
@@ -75,6 +76,7 @@ static enum hc_exit cmd_check_migration(struct hc_invocation *inv)
         _cleanup_(hc_fleet_inputs_done) struct hc_fleet_inputs in = {0};
         _cleanup_(hc_baseline_freep) struct hc_baseline *b = NULL;
         _cleanup_(hc_migration_done) struct hc_migration m = {0};
+        _cleanup_(hc_vcpu_set_done) struct hc_vcpu_set vs = {0};
         const char *pool = hc_opt_string(inv, "pool");
         const char *from_name = hc_opt_string(inv, "from"), *to_name = hc_opt_string(inv, "to");
         const struct hc_record *from, *to;
@@ -98,7 +100,13 @@ static enum hc_exit cmd_check_migration(struct hc_invocation *inv)
                                    "check-migration: --from %s: not a host of pool %s, so no VM "
                                    "runs there under its baseline",
                                    from_name, pool);
-        if (hc_migration_check(p, from, to, &m) < 0)
+        e = hc_fleet_vcpu_load(inv, &in, (const struct hc_record *[]){from, to}, from == to ? 1 : 2, &vs);
+        if (e != HC_EXIT_OK)
+                return e;
+        if (hc_migration_check(p, from, to, &m) < 0 ||
+            (hc_vcpu_set_find(&vs, from->host) && hc_vcpu_set_find(&vs, to->host) &&
+             hc_migration_check_vcpu(from, hc_vcpu_set_find(&vs, from->host), to, hc_vcpu_set_find(&vs, to->host),
+                                     &m) < 0))
                 return hc_cli_fail(HC_EXIT_UNDECIDED, "out of memory");
         doc = hc_migration_to_json(pool, from_name, to_name, &m);
         e = hc_cli_output(inv, doc, hc_print_migration, m.allowed ? HC_EXIT_OK : HC_EXIT_NO);
@@ -139,7 +147,10 @@ const struct hc_cmd hc_cmds_check[] = {
          .description = "Judges a VM started on --from under the pool's baseline the way the\n"
                         "destination kernel will: every firmware register it carries must exist\n"
                         "on --to, bitmaps within what --to accepts, PSCI version known there,\n"
-                        "workaround levels not lower.  Directional.  Exit 0 allowed, 1 refused,\n"
+                        "workaround levels not lower.  Where both hosts have a vCPU register set\n"
+                        "(DIR/vcpu/HOST.json, from probe --vcpu-regs), the rest of the CPU state\n"
+                        "too, as QEMU and KVM will: every register the source lists must be listed\n"
+                        "on --to, each ID register value one its KVM takes.  Directional.  Exit 0 allowed, 1 refused,\n"
                         "2 invalid input, 64 bad command line.  --json prints\n"
                         "hypercall.migration/v1."},
         HC_CMD_END,

@@ -14,6 +14,7 @@
 #include "fileio.h"
 #include "fleetview.h"
 #include "migration.h"
+#include "vcpu-regs.h"
 #include "whatif.h"
 
 /* ---- baseline -------------------------------------------------------------------------- */
@@ -203,6 +204,7 @@ static enum hc_exit cmd_matrix(struct hc_invocation *inv)
 {
         _cleanup_(hc_fleet_inputs_done) struct hc_fleet_inputs in = {0};
         _cleanup_(hc_baseline_freep) struct hc_baseline *b = NULL;
+        _cleanup_(hc_vcpu_set_done) struct hc_vcpu_set vs = {0};
         json_object *doc, *migrations;
         bool all = true;
         enum hc_exit e;
@@ -211,7 +213,10 @@ static enum hc_exit cmd_matrix(struct hc_invocation *inv)
         e = e ?: hc_fleet_compute(&in, hc_opt_string(inv, "pool"), &b);
         if (e != HC_EXIT_OK)
                 return e;
-        doc = hc_matrix_to_json(&b->pools[0]);
+        e = hc_fleet_vcpu_load(inv, &in, b->pools[0].hosts, b->pools[0].n_hosts, &vs);
+        if (e != HC_EXIT_OK)
+                return e;
+        doc = hc_matrix_to_json(&b->pools[0], &vs);
         if (doc && json_object_object_get_ex(doc, "migrations", &migrations))
                 for (size_t i = 0; i < json_object_array_length(migrations); i++)
                         all &= json_object_get_boolean(json_object_object_get(

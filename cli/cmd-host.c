@@ -8,6 +8,7 @@
 #include "hc-cli.h"
 #include "hostview.h"
 #include "probe.h"
+#include "vcpu-regs.h"
 #include "record.h"
 
 #define HC_HOSTS_SCHEMA "hypercall.hosts/v1"
@@ -48,13 +49,21 @@ static enum hc_exit cmd_probe(struct hc_invocation *inv)
         _cleanup_(hc_record_freep) struct hc_record *rec = NULL;
         _cleanup_(json_object_putp) json_object *doc = NULL;
         struct hc_probe_options opts = {.host = hc_opt_string(inv, "host")};
-        const char *out = hc_opt_string(inv, "output");
+        const char *out = hc_opt_string(inv, "output"), *vcpu_out = hc_opt_string(inv, "vcpu-regs");
         struct hc_error err = {0};
 
         if (hc_probe(&opts, &rec, &err) < 0)
                 return hc_cli_fail(HC_EXIT_NO, "probe: %s", hc_error_text(&err));
         if (out && hc_record_save(rec, out, &err) < 0)
                 return hc_cli_fail(HC_EXIT_UNDECIDED, "probe: %s", hc_error_text(&err));
+        if (vcpu_out) {
+                _cleanup_(hc_vcpu_regs_freep) struct hc_vcpu_regs *v = NULL;
+
+                if (hc_probe_vcpu_regs(&opts, rec, &v, &err) < 0)
+                        return hc_cli_fail(HC_EXIT_NO, "probe: vCPU registers: %s", hc_error_text(&err));
+                if (hc_vcpu_regs_save(v, vcpu_out, &err) < 0)
+                        return hc_cli_fail(HC_EXIT_UNDECIDED, "probe: %s", hc_error_text(&err));
+        }
         /* The probe prints the record itself: it is what `-o FILE` writes. */
         doc = hc_record_to_json(rec);
         return hc_cli_output(inv, doc, print_probe, HC_EXIT_OK);
@@ -109,6 +118,8 @@ static const struct hc_opt opts_probe[] = {
          .help = "also write the record to FILE (atomically)"},
         {.name = "host", .type = HC_OT_STRING, .arg = "NAME",
          .help = "host name for the record (default: this machine's)"},
+        {.name = "vcpu-regs", .type = HC_OT_STRING, .arg = "FILE",
+         .help = "also write the vCPU register set QEMU migrates (hypercall.vcpu-regs/v1) to FILE"},
         HC_OPT_END,
 };
 
@@ -122,7 +133,11 @@ const struct hc_cmd hc_cmds_host[] = {
          .summary = "build this host's record through /dev/kvm",
          .description = "Creates a scratch VM that never runs, reads every firmware register the\n"
                         "catalog knows, finds each bitmap's accepted bits by test writes, and\n"
-                        "prints the host record (schema hypercall.host/v1). Needs arm64 KVM."},
+                        "prints the host record (schema hypercall.host/v1). Needs arm64 KVM.\n"
+                        "--vcpu-regs FILE also reads the registers a VM's CPU state carries on\n"
+                        "migration, from a vCPU built like QEMU's -cpu host one, with the feature\n"
+                        "ID values and the bits KVM lets a VMM change; operators keep it beside\n"
+                        "the record as DIR/vcpu/HOST.json for check-migration and matrix."},
         {.name = "show", .handler = cmd_show, .opts = opts_show, .args = "FILE|DIR...",
          .min_args = 1, .max_args = SIZE_MAX,
          .summary = "print host records, services by name",

@@ -5,6 +5,8 @@
 #include <time.h>
 
 #include "fleetview.h"
+#include "strbuf.h"
+#include "vcpu-regs.h"
 
 #define MAX_NAMED 8 /* host lists in text output name this many, then "and N more" */
 
@@ -25,6 +27,27 @@ enum hc_exit hc_fleet_inputs_load(const struct hc_invocation *inv, struct hc_fle
         if (hc_record_set_load_dir(records, &in->records, &err) < 0)
                 return hc_cli_fail(HC_EXIT_INVALID_INPUT, "%s", hc_error_text(&err));
         in->now = (int64_t)time(NULL);
+        return HC_EXIT_OK;
+}
+
+enum hc_exit hc_fleet_vcpu_load(const struct hc_invocation *inv, const struct hc_fleet_inputs *in,
+                                const struct hc_record *const *hosts, size_t n_hosts, struct hc_vcpu_set *ret)
+{
+        const char *records = hc_opt_string(inv, "records") ?: HC_DEFAULT_RECORDS_DIR;
+        _cleanup_(hc_buf_done) struct hc_buf missing = {0};
+        struct hc_error err = {0};
+
+        if (hc_vcpu_set_load(records, &in->records, ret, &err) < 0)
+                return hc_cli_fail(HC_EXIT_INVALID_INPUT, "%s", hc_error_text(&err));
+        for (size_t i = 0; i < n_hosts; i++)
+                if (!hc_vcpu_set_find(ret, hosts[i]->host) &&
+                    hc_buf_printf(&missing, "%s%s", missing.len ? ", " : "", hosts[i]->host) < 0)
+                        return hc_cli_fail(HC_EXIT_UNDECIDED, "out of memory");
+        if (missing.len)
+                fprintf(stderr,
+                        "note: no vCPU register set (%s/%s/HOST.json) for %s: judged on firmware "
+                        "registers only\n",
+                        records, HC_VCPU_REGS_SUBDIR, missing.data);
         return HC_EXIT_OK;
 }
 

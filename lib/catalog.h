@@ -78,3 +78,27 @@ const char *hc_hex(uint64_t v, char *buf, size_t len);
 #define HC_HEX_MAX 19
 /* Strict "0x..." hex: lowercase or uppercase digits, no sign, no spaces, <= 16 digits. */
 int hc_parse_hex(const char *s, uint64_t *ret);
+
+/*
+ * The vCPU's other registers, as far as migration needs them (catalog-sysreg.c).
+ * QEMU migrates every register KVM_GET_REG_LIST gives except core and SVE ones
+ * (its "cpreg" list); the destination refuses a stream register it lacks and
+ * any value its kernel will not take.  Of their values only the feature ID
+ * space (op0 3, op1 0/1/3, CRn 0, CRm 0-7) is a property of the host.
+ */
+#define HC_FEATURE_ID_RANGE_SIZE 192 /* KVM_ARM_FEATURE_ID_RANGE_SIZE: 3 * 8 * 8 */
+
+/* A well-formed KVM/arm64 register ID (KVM_REG_ARM64, a defined size). */
+bool hc_id_is_arm64(uint64_t id);
+/* The register travels in QEMU's CPU migration state (not core, not SVE). */
+bool hc_id_in_cpu_stream(uint64_t id);
+/* The register is in KVM's feature ID range; *index (may be NULL) is its slot in the masks. */
+bool hc_id_is_feature_id(uint64_t id, size_t *index);
+/* 4-bit fields of a feature ID register that the architecture defines as signed (nibble mask). */
+uint16_t hc_feature_id_signed_fields(uint64_t id);
+/*
+ * The register for messages: the catalog's name, an architectural name
+ * ("ID_AA64MMFR1_EL1"), the generic S<op0>_<op1>_C<n>_C<m>_<op2>, or the hex ID.
+ */
+const char *hc_reg_text(uint64_t id, char *buf, size_t len);
+#define HC_REG_TEXT_MAX 40

@@ -7,6 +7,7 @@
 #include "migration.h"
 #include "strbuf.h"
 #include "jsonutil.h"
+#include "vcpu-regs.h"
 
 void hc_migration_done(struct hc_migration *m)
 {
@@ -172,6 +173,90 @@ int hc_migration_check(const struct hc_pool_result *pool, const struct hc_record
 }
 
 
+/* ---- the rest of the CPU state ------------------------------------------------------------ */
+
+static int check_listed(const struct hc_record *from, const struct hc_vcpu_regs *fv,
+                        const struct hc_record *to, const struct hc_vcpu_regs *tv, struct hc_migration *m)
+{
+        char name[HC_REG_TEXT_MAX];
+        int k = 0;
+
+        /* Firmware registers were judged above, by the catalog's rules. */
+        for (size_t i = 0; i < fv->n_ids && k == 0; i++)
+                if (!hc_id_is_firmware(fv->ids[i]) && !hc_vcpu_regs_has(tv, fv->ids[i]))
+                        k = add_reason(m, hc_reg_text(fv->ids[i], name, sizeof(name)),
+                                       "%s (%s) lists %s and the VM's CPU state carries it; %s (%s) does "
+                                       "not list it, and QEMU refuses a state with a register the "
+                                       "destination lacks",
+                                       from->host, kernel_of(from), name, to->host, kernel_of(to));
+        return k;
+}
+
+/* The field of x at nibble n, signed fields sign-extended (0xf is -1: not implemented). */
+static int field_value(uint64_t x, unsigned n, uint16_t signed_fields)
+{
+        int v = (int)(x >> (4 * n) & 0xf);
+
+        return (signed_fields >> n & 1) && v >= 8 ? v - 16 : v;
+}
+
+/*
+ * KVM's rule for a feature ID register written before the first run
+ * (arm64_check_features since 6.7, plain equality before): bits outside the
+ * writable mask must equal the destination's own value; a writable field may
+ * only be lowered.  Every field is judged "lower is safe", the rule of nearly
+ * all of them.
+ */
+static int check_feature_id(const struct hc_record *from, const struct hc_feature_id *f,
+                            const struct hc_record *to, const struct hc_feature_id *g, struct hc_migration *m)
+{
+        char name[HC_REG_TEXT_MAX], fv[HC_HEX_MAX], gv[HC_HEX_MAX], bits[HC_HEX_MAX];
+        uint64_t diff = f->value ^ g->value, fixed = diff & ~g->writable;
+        uint16_t sf = hc_feature_id_signed_fields(f->id);
+
+        if (!diff)
+                return 0;
+        hc_reg_text(f->id, name, sizeof(name));
+        hc_hex(f->value, fv, sizeof(fv));
+        hc_hex(g->value, gv, sizeof(gv));
+        if (fixed)
+                return add_reason(m, name,
+                                  "the VM carries %s %s from %s (%s); %s (%s) reads %s and lets a VMM "
+                                  "change none of the differing bits %s, so KVM refuses the value",
+                                  name, fv, from->host, kernel_of(from), to->host, kernel_of(to), gv,
+                                  hc_hex(fixed, bits, sizeof(bits)));
+        for (unsigned n = 0; n < 16; n++) {
+                int a = field_value(f->value, n, sf), b = field_value(g->value, n, sf);
+
+                if (a > b)
+                        return add_reason(m, name,
+                                          "the VM carries %s %s from %s (%s) with bits %u-%u at %d; %s "
+                                          "(%s) offers at most %d there, so KVM refuses the value",
+                                          name, fv, from->host, kernel_of(from), 4 * n, 4 * n + 3, a,
+                                          to->host, kernel_of(to), b);
+        }
+        return 0;
+}
+
+int hc_migration_check_vcpu(const struct hc_record *from, const struct hc_vcpu_regs *fv,
+                            const struct hc_record *to, const struct hc_vcpu_regs *tv, struct hc_migration *m)
+{
+        int k;
+
+        assert(from && fv && to && tv && m);
+        k = check_listed(from, fv, to, tv, m);
+        for (size_t i = 0; i < fv->n_feature_ids && k == 0; i++) {
+                const struct hc_feature_id *g = hc_vcpu_regs_feature_id(tv, fv->feature_ids[i].id);
+
+                if (g)
+                        k = check_feature_id(from, &fv->feature_ids[i], to, g, m);
+        }
+        if (k < 0)
+                return k;
+        m->allowed = m->n_reasons == 0;
+        return 0;
+}
+
 static json_object *reasons_json(const struct hc_migration *m)
 {
         json_object *a = json_object_new_array();
@@ -243,7 +328,8 @@ static void classes_free(struct klass *c, size_t n)
         free(c);
 }
 
-static int build_classes(const struct hc_pool_result *pool, struct klass **ret, size_t *ret_n)
+static int build_classes(const struct hc_pool_result *pool, const struct hc_vcpu_set *vs, struct klass **ret,
+                         size_t *ret_n)
 {
         struct klass *c = calloc(pool->n_hosts + 1, sizeof(*c));
         size_t n = 0;
@@ -255,7 +341,8 @@ static int build_classes(const struct hc_pool_result *pool, struct klass **ret, 
                 size_t i;
 
                 for (i = 0; i < n; i++)
-                        if (same_firmware(c[i].rep, r))
+                        if (same_firmware(c[i].rep, r) &&
+                            hc_vcpu_regs_equal(hc_vcpu_set_find(vs, c[i].rep->host), hc_vcpu_set_find(vs, r->host)))
                                 break;
                 if (i == n) {
                         c[n].rep = r;
@@ -313,7 +400,17 @@ static json_object *class_json(const struct klass *c)
         return k == 0 ? TAKE_PTR(o) : NULL;
 }
 
-json_object *hc_matrix_to_json(const struct hc_pool_result *pool)
+/* Firmware registers always; the rest of the CPU state where both hosts' register sets are known. */
+static int check_classes(const struct hc_pool_result *pool, const struct hc_vcpu_set *vs, const struct klass *from,
+                         const struct klass *to, struct hc_migration *m)
+{
+        const struct hc_vcpu_regs *fv = hc_vcpu_set_find(vs, from->rep->host), *tv = hc_vcpu_set_find(vs, to->rep->host);
+        int k = hc_migration_check(pool, from->rep, to->rep, m);
+
+        return k < 0 || !fv || !tv ? k : hc_migration_check_vcpu(from->rep, fv, to->rep, tv, m);
+}
+
+json_object *hc_matrix_to_json(const struct hc_pool_result *pool, const struct hc_vcpu_set *vs)
 {
         _cleanup_(json_object_putp) json_object *o = json_object_new_object();
         json_object *classes = NULL, *migrations = NULL;
@@ -321,7 +418,7 @@ json_object *hc_matrix_to_json(const struct hc_pool_result *pool)
         size_t n = 0;
         int k = o ? 0 : -ENOMEM;
 
-        k = k ?: build_classes(pool, &c, &n);
+        k = k ?: build_classes(pool, vs, &c, &n);
         k = k ?: hc_json_add(o, "schema", json_object_new_string(HC_MATRIX_SCHEMA));
         k = k ?: hc_json_add(o, "pool", json_object_new_string(pool->policy->pool));
         k = k ?: hc_json_add(o, "status", json_object_new_string(pool->refused ? "refused" : "ok"));
@@ -341,7 +438,7 @@ json_object *hc_matrix_to_json(const struct hc_pool_result *pool)
 
                         if (i == j)
                                 continue;
-                        k = hc_migration_check(pool, c[i].rep, c[j].rep, &m);
+                        k = check_classes(pool, vs, &c[i], &c[j], &m);
                         if (k == 0) {
                                 e = json_object_new_object();
                                 k = e ? 0 : -ENOMEM;

@@ -46,6 +46,19 @@ void hc_migration_done(struct hc_migration *m);
 int hc_migration_check(const struct hc_pool_result *pool, const struct hc_record *from,
                        const struct hc_record *to, struct hc_migration *ret);
 
+struct hc_vcpu_regs;
+/*
+ * The rest of the VM's CPU state, when both hosts' vCPU register sets are
+ * known (vcpu-regs.h), judged as QEMU's cpu_post_load() and KVM will: every
+ * register the source lists must be listed on the destination, and each
+ * feature ID value must be one the destination's KVM takes.  Appends one
+ * reason per failing register to m (after hc_migration_check) and updates
+ * m->allowed.
+ */
+int hc_migration_check_vcpu(const struct hc_record *from, const struct hc_vcpu_regs *fv,
+                            const struct hc_record *to, const struct hc_vcpu_regs *tv,
+                            struct hc_migration *m);
+
 /* {"schema": "hypercall.migration/v1", "pool", "from", "to", "allowed", "reasons": [...]} */
 json_object *hc_migration_to_json(const char *pool, const char *from, const char *to,
                                   const struct hc_migration *m);
@@ -53,11 +66,14 @@ json_object *hc_migration_to_json(const char *pool, const char *from, const char
 /*
  * The migration matrix between the pool's kernel classes: hosts whose
  * firmware registers read the same (same kernel, same workaround levels)
- * form one class, named by its kernel (with "#2", "#3" when one kernel
- * shows several classes).  hypercall.matrix/v1:
+ * and whose vCPU register sets (vs, may be NULL) are the same form one
+ * class, named by its kernel (with "#2", "#3" when one kernel shows several
+ * classes).  A pair is also judged on the rest of the CPU state where vs
+ * knows both sides.  hypercall.matrix/v1:
  *   {"schema", "pool", "status", "classes": [{"class", "kernel", "hosts",
  *    "registers": {name: value | "absent"}}], "migrations": [{"from", "to",
  *    "allowed", "reasons"}]}
  * Every ordered pair of distinct classes appears once.
  */
-json_object *hc_matrix_to_json(const struct hc_pool_result *pool);
+struct hc_vcpu_set;
+json_object *hc_matrix_to_json(const struct hc_pool_result *pool, const struct hc_vcpu_set *vs);

@@ -10,6 +10,7 @@
 #include "fileio.h"
 #include "kvm-arm64.h"
 #include "probe.h"
+#include "vcpu-regs.h"
 
 struct scratch_vm {
         int kvm, vm, vcpu;
@@ -56,7 +57,7 @@ static int create_vm(struct scratch_vm *s, struct hc_error *err)
         return 0;
 }
 
-static int create_vcpu(struct scratch_vm *s, struct hc_error *err)
+static int create_vcpu(struct scratch_vm *s, uint32_t features, struct hc_error *err)
 {
         struct hc_kvm_vcpu_init init = {0};
 
@@ -68,8 +69,7 @@ static int create_vcpu(struct scratch_vm *s, struct hc_error *err)
         s->vcpu = ioctl(s->vm, KVM_CREATE_VCPU, 0);
         if (s->vcpu < 0)
                 return hc_error_set(err, errno, "KVM_CREATE_VCPU: %s", strerror(errno));
-        /* PSCI 0.2 only: SVE would make KVM_GET_REG_LIST fail until finalized. */
-        init.features[0] = 1u << HC_KVM_ARM_VCPU_PSCI_0_2;
+        init.features[0] = features;
         if (ioctl(s->vcpu, HC_KVM_ARM_VCPU_INIT, &init) < 0)
                 return hc_error_set(err, errno, "KVM_ARM_VCPU_INIT: %s", strerror(errno));
         return 0;
@@ -89,13 +89,12 @@ static int set_reg(int vcpu, uint64_t id, uint64_t val)
         return ioctl(vcpu, KVM_SET_ONE_REG, &r) < 0 ? -errno : 0;
 }
 
-/* Firmware-class IDs from KVM_GET_REG_LIST: known ones mark presence, others are unknown. */
-static int list_firmware_registers(int vcpu, struct hc_record *rec, bool *any, struct hc_error *err)
+/* KVM_GET_REG_LIST: asks for the count (E2BIG), then for the list. */
+static int get_reg_list(int vcpu, struct kvm_reg_list **ret, struct hc_error *err)
 {
         struct kvm_reg_list probe = {.n = 0};
         _cleanup_free_ struct kvm_reg_list *list = NULL;
 
-        *any = false;
         if (ioctl(vcpu, KVM_GET_REG_LIST, &probe) == 0 || errno != E2BIG)
                 return hc_error_set(err, errno ?: EIO, "KVM_GET_REG_LIST: %s", strerror(errno));
         list = calloc(1, sizeof(*list) + probe.n * sizeof(uint64_t));
@@ -104,6 +103,20 @@ static int list_firmware_registers(int vcpu, struct hc_record *rec, bool *any, s
         list->n = probe.n;
         if (ioctl(vcpu, KVM_GET_REG_LIST, list) < 0)
                 return hc_error_set(err, errno, "KVM_GET_REG_LIST: %s", strerror(errno));
+        *ret = TAKE_PTR(list);
+        return 0;
+}
+
+/* Firmware-class IDs from KVM_GET_REG_LIST: known ones mark presence, others are unknown. */
+static int list_firmware_registers(int vcpu, struct hc_record *rec, bool *any, struct hc_error *err)
+{
+        _cleanup_free_ struct kvm_reg_list *list = NULL;
+        int k;
+
+        *any = false;
+        k = get_reg_list(vcpu, &list, err);
+        if (k < 0)
+                return k;
         rec->unknown = calloc(list->n ? list->n : 1, sizeof(uint64_t));
         if (!rec->unknown)
                 return hc_error_set(err, ENOMEM, "out of memory");
@@ -251,7 +264,8 @@ int hc_probe(const struct hc_probe_options *opts, struct hc_record **ret, struct
         if (!rec)
                 return hc_error_set(err, ENOMEM, "out of memory");
         if ((k = open_kvm(kvm_path, &s, err)) < 0 || (k = create_vm(&s, err)) < 0 ||
-            (k = create_vcpu(&s, err)) < 0 || (k = list_firmware_registers(s.vcpu, rec, &any, err)) < 0)
+            /* PSCI 0.2 only: SVE would make KVM_GET_REG_LIST fail until finalized. */
+            (k = create_vcpu(&s, 1u << HC_KVM_ARM_VCPU_PSCI_0_2, err)) < 0 || (k = list_firmware_registers(s.vcpu, rec, &any, err)) < 0)
                 return k;
         if (!any)
                 return hc_error_set(err, ENOTSUP, "KVM without firmware registers (kernel before 4.17?)");
@@ -268,4 +282,126 @@ int hc_probe(const struct hc_probe_options *opts, struct hc_record **ret, struct
         if (!text)
                 return hc_error_set(err, ENOMEM, "out of memory");
         return hc_record_parse(text, strlen(text), "probe result", ret, err);
+}
+
+/* ---- the vCPU register set QEMU migrates ------------------------------------------------ */
+
+/* What QEMU 7.2+ "-cpu host" asks KVM_ARM_VCPU_INIT for: every optional feature KVM offers. */
+static uint32_t qemu_vcpu_features(int kvm, unsigned *ret_flags)
+{
+        uint32_t f = 1u << HC_KVM_ARM_VCPU_PSCI_0_2;
+
+        *ret_flags = 0;
+        if (ioctl(kvm, KVM_CHECK_EXTENSION, HC_KVM_CAP_ARM_PMU_V3) > 0) {
+                f |= 1u << HC_KVM_ARM_VCPU_PMU_V3;
+                *ret_flags |= HC_VCPU_PMU_V3;
+        }
+        if (ioctl(kvm, KVM_CHECK_EXTENSION, HC_KVM_CAP_ARM_PTRAUTH_ADDRESS) > 0 &&
+            ioctl(kvm, KVM_CHECK_EXTENSION, HC_KVM_CAP_ARM_PTRAUTH_GENERIC) > 0) {
+                f |= 1u << HC_KVM_ARM_VCPU_PTRAUTH_ADDRESS | 1u << HC_KVM_ARM_VCPU_PTRAUTH_GENERIC;
+                *ret_flags |= HC_VCPU_PTRAUTH;
+        }
+        if (ioctl(kvm, KVM_CHECK_EXTENSION, HC_KVM_CAP_ARM_SVE) > 0) {
+                f |= 1u << HC_KVM_ARM_VCPU_SVE;
+                *ret_flags |= HC_VCPU_SVE;
+        }
+        return f;
+}
+
+static int compare_u64(const void *a, const void *b)
+{
+        uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+        return x < y ? -1 : x > y;
+}
+
+/* The cpreg list (sorted, as QEMU sorts it) and the values of its feature ID registers. */
+static int read_stream_registers(int vcpu, struct hc_vcpu_regs *v, struct hc_error *err)
+{
+        _cleanup_free_ struct kvm_reg_list *list = NULL;
+        int k = get_reg_list(vcpu, &list, err);
+
+        if (k < 0)
+                return k;
+        v->ids = calloc(list->n + 1, sizeof(*v->ids));
+        v->feature_ids = calloc(list->n + 1, sizeof(*v->feature_ids));
+        if (!v->ids || !v->feature_ids)
+                return hc_error_set(err, ENOMEM, "out of memory");
+        for (uint64_t i = 0; i < list->n; i++)
+                if (hc_id_in_cpu_stream(list->reg[i]))
+                        v->ids[v->n_ids++] = list->reg[i];
+        qsort(v->ids, v->n_ids, sizeof(*v->ids), compare_u64);
+        for (size_t i = 0; i < v->n_ids; i++) {
+                struct hc_feature_id *f = &v->feature_ids[v->n_feature_ids];
+
+                if (!hc_id_is_feature_id(v->ids[i], NULL))
+                        continue;
+                f->id = v->ids[i];
+                k = get_reg(vcpu, f->id, &f->value);
+                if (k < 0)
+                        return hc_error_set(err, -k, "KVM_GET_ONE_REG 0x%016llx: %s",
+                                            (unsigned long long)f->id, strerror(-k));
+                v->n_feature_ids++;
+        }
+        return 0;
+}
+
+/* KVM_ARM_GET_REG_WRITABLE_MASKS where the kernel has it (6.7+); else nothing is writable. */
+static int read_writable_masks(int vm, struct hc_vcpu_regs *v, struct hc_error *err)
+{
+        uint64_t masks[HC_FEATURE_ID_RANGE_SIZE] = {0};
+        struct hc_reg_mask_range r = {.addr = (uintptr_t)masks, .range = HC_KVM_ARM_FEATURE_ID_RANGE};
+        int ranges = ioctl(vm, KVM_CHECK_EXTENSION, HC_KVM_CAP_ARM_SUPPORTED_REG_MASK_RANGES);
+
+        if (ranges <= 0 || !(ranges & (1 << HC_KVM_ARM_FEATURE_ID_RANGE)))
+                return 0;
+        if (ioctl(vm, HC_KVM_ARM_GET_REG_WRITABLE_MASKS, &r) < 0)
+                return hc_error_set(err, errno, "KVM_ARM_GET_REG_WRITABLE_MASKS: %s", strerror(errno));
+        v->writable_masks = true;
+        for (size_t i = 0; i < v->n_feature_ids; i++) {
+                size_t slot;
+
+                if (hc_id_is_feature_id(v->feature_ids[i].id, &slot))
+                        v->feature_ids[i].writable = masks[slot];
+        }
+        return 0;
+}
+
+static int copy_identity(const struct hc_record *rec, struct hc_vcpu_regs *v, struct hc_error *err)
+{
+        v->host = strdup(rec->host);
+        v->kernel = strdup(rec->kernel);
+        v->probed_at = strdup(rec->probed_at);
+        v->probed_at_unix = rec->probed_at_unix;
+        if (!v->host || !v->kernel || !v->probed_at)
+                return hc_error_set(err, ENOMEM, "out of memory");
+        return 0;
+}
+
+int hc_probe_vcpu_regs(const struct hc_probe_options *opts, const struct hc_record *identity,
+                       struct hc_vcpu_regs **ret, struct hc_error *err)
+{
+        _cleanup_(scratch_vm_done) struct scratch_vm s = {-1, -1, -1};
+        _cleanup_(hc_vcpu_regs_freep) struct hc_vcpu_regs *v = calloc(1, sizeof(*v));
+        _cleanup_free_ char *text = NULL;
+        int sve = HC_KVM_ARM_VCPU_SVE, k;
+
+        assert(opts);
+        assert(identity);
+        assert(ret);
+        if (!v)
+                return hc_error_set(err, ENOMEM, "out of memory");
+        if ((k = open_kvm(opts->kvm_path ?: "/dev/kvm", &s, err)) < 0 || (k = create_vm(&s, err)) < 0 ||
+            (k = create_vcpu(&s, qemu_vcpu_features(s.kvm, &v->features), err)) < 0)
+                return k;
+        /* An SVE vCPU lists nothing until its vector lengths are final (QEMU keeps the defaults). */
+        if ((v->features & HC_VCPU_SVE) && ioctl(s.vcpu, HC_KVM_ARM_VCPU_FINALIZE, &sve) < 0)
+                return hc_error_set(err, errno, "KVM_ARM_VCPU_FINALIZE(SVE): %s", strerror(errno));
+        if ((k = read_stream_registers(s.vcpu, v, err)) < 0 || (k = read_writable_masks(s.vm, v, err)) < 0 ||
+            (k = copy_identity(identity, v, err)) < 0)
+                return k;
+        text = hc_vcpu_regs_to_string(v);
+        if (!text)
+                return hc_error_set(err, ENOMEM, "out of memory");
+        return hc_vcpu_regs_parse(text, strlen(text), "probe result", ret, err);
 }

@@ -21,3 +21,13 @@ struct hc_probe_options {
  * permission denied", "KVM without firmware registers", ...).
  */
 int hc_probe(const struct hc_probe_options *opts, struct hc_record **ret, struct hc_error *err);
+
+struct hc_vcpu_regs;
+/*
+ * The register set a VM's CPU state carries when QEMU migrates it, read from a
+ * vCPU built like QEMU's "-cpu host" one (PSCI 0.2, plus PMUv3, pointer
+ * authentication and SVE where KVM offers them).  identity gives host, kernel
+ * and probe time (the record of the same run).
+ */
+int hc_probe_vcpu_regs(const struct hc_probe_options *opts, const struct hc_record *identity,
+                       struct hc_vcpu_regs **ret, struct hc_error *err);

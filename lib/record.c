@@ -84,7 +84,7 @@ int hc_record_set_probed_at(struct hc_record *r, int64_t unix_time)
 }
 
 /* Host names as used in globs and file names: DNS-like, no path separators. */
-static bool host_name_valid(const char *s)
+bool hc_host_name_valid(const char *s)
 {
         size_t n = strlen(s);
 
@@ -93,7 +93,7 @@ static bool host_name_valid(const char *s)
         return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_") == n;
 }
 
-static bool printable(const char *s)
+bool hc_text_printable(const char *s)
 {
         for (; *s; s++)
                 if ((unsigned char)*s < 0x20 || (unsigned char)*s == 0x7f)
@@ -211,8 +211,8 @@ static int parse_unknown(struct hc_record *r, json_object *arr, const char *orig
         return 0;
 }
 
-static int parse_identity(struct hc_record *r, json_object *root, const char *origin,
-                          struct hc_error *err)
+int hc_parse_identity(json_object *root, const char *schema_expected, const char *origin,
+                      struct hc_identity *id, struct hc_error *err)
 {
         const char *schema = NULL;
         int k;
@@ -220,29 +220,37 @@ static int parse_identity(struct hc_record *r, json_object *root, const char *or
         k = hc_json_get_string(root, "schema", false, &schema, origin, err);
         if (k < 0)
                 return k;
-        if (strcmp(schema, HC_RECORD_SCHEMA) != 0)
+        if (strcmp(schema, schema_expected) != 0)
                 return hc_error_field(err, EINVAL, origin, "schema", "expected \"%s\", got \"%s\"",
-                                      HC_RECORD_SCHEMA, schema);
-        k = hc_json_dup_string(root, "host", false, &r->host, origin, err);
+                                      schema_expected, schema);
+        k = hc_json_dup_string(root, "host", false, id->host, origin, err);
         if (k < 0)
                 return k;
-        if (!host_name_valid(r->host))
+        if (!hc_host_name_valid(*id->host))
                 return hc_error_field(err, EINVAL, origin, "host",
                                       "expected a host name of letters, digits, '.', '-', '_', got \"%s\"",
-                                      r->host);
-        k = hc_json_dup_string(root, "kernel", false, &r->kernel, origin, err);
+                                      *id->host);
+        k = hc_json_dup_string(root, "kernel", false, id->kernel, origin, err);
         if (k < 0)
                 return k;
-        if (r->kernel[0] == '\0' || strlen(r->kernel) > 256 || !printable(r->kernel))
+        if ((*id->kernel)[0] == '\0' || strlen(*id->kernel) > 256 || !hc_text_printable(*id->kernel))
                 return hc_error_field(err, EINVAL, origin, "kernel", "expected a kernel release");
-        k = hc_json_dup_string(root, "probed_at", false, &r->probed_at, origin, err);
+        k = hc_json_dup_string(root, "probed_at", false, id->probed_at, origin, err);
         if (k < 0)
                 return k;
-        if (hc_parse_utc_time(r->probed_at, &r->probed_at_unix) < 0)
+        if (hc_parse_utc_time(*id->probed_at, id->probed_at_unix) < 0)
                 return hc_error_field(err, EINVAL, origin, "probed_at",
                                       "expected UTC time like \"2026-11-24T10:00:00Z\", got \"%s\"",
-                                      r->probed_at);
+                                      *id->probed_at);
         return 0;
+}
+
+static int parse_identity(struct hc_record *r, json_object *root, const char *origin,
+                          struct hc_error *err)
+{
+        struct hc_identity id = {&r->host, &r->kernel, &r->probed_at, &r->probed_at_unix};
+
+        return hc_parse_identity(root, HC_RECORD_SCHEMA, origin, &id, err);
 }
 
 static int parse_hardware(struct hc_record *r, json_object *root, const char *origin,

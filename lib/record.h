@@ -54,6 +54,22 @@ int hc_record_save(const struct hc_record *r, const char *path, struct hc_error 
 /* A kernel before 5.19: none of the bitmap registers exist, so nothing can be gated. */
 bool hc_record_is_legacy(const struct hc_record *r);
 
+/* Host names as used in globs and file names: DNS-like, no path separators. */
+bool hc_host_name_valid(const char *s);
+/* No control characters. */
+bool hc_text_printable(const char *s);
+
+/* Where a probe result's identity goes: host, kernel and probe time. */
+struct hc_identity {
+        char **host;
+        char **kernel;
+        char **probed_at;
+        int64_t *probed_at_unix;
+};
+/* "schema", "host", "kernel", "probed_at" of a probe result (record or vCPU register set). */
+int hc_parse_identity(json_object *root, const char *schema, const char *origin,
+                      struct hc_identity *id, struct hc_error *err);
+
 /* Sets probed_at from a time (UTC). */
 int hc_record_set_probed_at(struct hc_record *r, int64_t unix_time);
 /* Parses "YYYY-MM-DDTHH:MM:SSZ". */

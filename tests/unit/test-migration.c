@@ -230,7 +230,7 @@ HC_TEST(migration__matrix_between_kernel_classes_golden)
         fx_add(&f.records, fx_host("mix-05", "7.3", "cortex-a53"));
         fx_pool(&f.policies, "mixed", "mix-*", NULL);
         f.b = fx_compute(&f.records, &f.policies);
-        o = hc_matrix_to_json(fx_find(f.b, "mixed"));
+        o = hc_matrix_to_json(fx_find(f.b, "mixed"), NULL);
         HC_ASSERT(o, "oom");
         HC_ASSERT_INTEQ(json_object_array_length(json_object_object_get(o, "classes")), 4);
         HC_ASSERT_INTEQ(json_object_array_length(json_object_object_get(o, "migrations")), 12);
