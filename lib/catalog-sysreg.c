@@ -17,6 +17,7 @@
 #define CLASS_CORE     0x0010
 #define CLASS_SYSREG   0x0013
 #define CLASS_SVE      0x0015
+#define CLASS_DEMUX    0x0011 /* KVM_REG_ARM_DEMUX: CCSIDR_EL1 per cache, by CSSELR value */
 #define SYSREG(id)     ((unsigned)(id) & 0xffff)
 #define OP0(e)         (((e) >> 14) & 3)
 #define OP1(e)         (((e) >> 11) & 7)
@@ -121,6 +122,11 @@ bool hc_id_is_feature_id(uint64_t id, size_t *index)
         return true;
 }
 
+bool hc_feature_id_fields_ordered(uint64_t id)
+{
+        return hc_id_is_feature_id(id, NULL) && OP1(SYSREG(id)) != 1;
+}
+
 static int sysreg_find(uint64_t id)
 {
         if (!is_sysreg(id))
@@ -147,6 +153,8 @@ const char *hc_reg_text(uint64_t id, char *buf, size_t len)
                 snprintf(buf, len, "%s", hc_catalog_get((size_t)k)->name);
         else if (s >= 0)
                 snprintf(buf, len, "%s", sysregs[s].name);
+        else if (hc_id_is_arm64(id) && CLASS(id) == CLASS_DEMUX && (id & 0xff00) == 0)
+                snprintf(buf, len, "CCSIDR_EL1[CSSELR=%u]", (unsigned)(id & 0xff));
         else if (is_sysreg(id))
                 snprintf(buf, len, "S%u_%u_C%u_C%u_%u", OP0(e), OP1(e), CRN(e), CRM(e), OP2(e));
         else

@@ -94,6 +94,13 @@ bool hc_id_is_arm64(uint64_t id);
 bool hc_id_in_cpu_stream(uint64_t id);
 /* The register is in KVM's feature ID range; *index (may be NULL) is its slot in the masks. */
 bool hc_id_is_feature_id(uint64_t id, size_t *index);
+/*
+ * KVM judges the writable fields of this feature ID register as feature levels
+ * (arm64_check_features: a VMM may only lower them): the op1 0 ID registers and
+ * CTR_EL0.  The cache geometry registers (op1 1: CLIDR_EL1 ...) have their own
+ * setters, which take any value within the writable mask.
+ */
+bool hc_feature_id_fields_ordered(uint64_t id);
 /* 4-bit fields of a feature ID register that the architecture defines as signed (nibble mask). */
 uint16_t hc_feature_id_signed_fields(uint64_t id);
 /*

@@ -27,7 +27,7 @@ struct hc_kvm_vcpu_init {
 #define HC_KVM_ARM_VCPU_SVE              4
 #define HC_KVM_ARM_VCPU_PTRAUTH_ADDRESS  5
 #define HC_KVM_ARM_VCPU_PTRAUTH_GENERIC  6
-#define HC_KVM_CAP_ARM_PMU_V3            112
+#define HC_KVM_CAP_ARM_PMU_V3            126
 #define HC_KVM_CAP_ARM_SVE               170
 #define HC_KVM_CAP_ARM_PTRAUTH_ADDRESS   171
 #define HC_KVM_CAP_ARM_PTRAUTH_GENERIC   172

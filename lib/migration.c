@@ -203,9 +203,10 @@ static int field_value(uint64_t x, unsigned n, uint16_t signed_fields)
 /*
  * KVM's rule for a feature ID register written before the first run
  * (arm64_check_features since 6.7, plain equality before): bits outside the
- * writable mask must equal the destination's own value; a writable field may
- * only be lowered.  Every field is judged "lower is safe", the rule of nearly
- * all of them.
+ * writable mask must equal the destination's own value; a writable field of
+ * an ID register may only be lowered (every field is judged "lower is safe",
+ * the rule of nearly all of them), one of a cache geometry register may take
+ * any value.
  */
 static int check_feature_id(const struct hc_record *from, const struct hc_feature_id *f,
                             const struct hc_record *to, const struct hc_feature_id *g, struct hc_migration *m)
@@ -225,7 +226,7 @@ static int check_feature_id(const struct hc_record *from, const struct hc_featur
                                   "change none of the differing bits %s, so KVM refuses the value",
                                   name, fv, from->host, kernel_of(from), to->host, kernel_of(to), gv,
                                   hc_hex(fixed, bits, sizeof(bits)));
-        for (unsigned n = 0; n < 16; n++) {
+        for (unsigned n = 0; n < 16 && hc_feature_id_fields_ordered(f->id); n++) {
                 int a = field_value(f->value, n, sf), b = field_value(g->value, n, sf);
 
                 if (a > b)

@@ -6,7 +6,8 @@
 #   CPU       qemu -cpu model (cortex-a53, neoverse-n1, ...; use max,pauth-impdef=on,
 #             plain `max` emulates QARMA pointer authentication 3-4x slower)
 #   HOSTNAME  passed as hc.host=, becomes the record's "host"
-#   OUTFILE   the record (hypercall.host/v1 JSON) as the probe printed it
+#   OUTFILE   the record (hypercall.host/v1 JSON) as the probe printed it; the vCPU
+#             register set (hypercall.vcpu-regs/v1) goes to DIR/vcpu/HOSTNAME.json beside it
 #
 # The host is a real Debian kernel under qemu-system-aarch64 TCG with EL2
 # (virtualization=on), so KVM initialises as on hardware and the probe talks to the
@@ -50,9 +51,9 @@ marker_time() { awk -v m="$MARK $1" 'index($0, m) { print $1; exit }' "$CONSOLE"
 marker_field() { awk -v m="$MARK $1" -v k="$2=" 'index($0, m) {
         for (i = 1; i <= NF; i++) if (index($i, k) == 1) { print substr($i, length(k) + 1); exit } }' "$CONSOLE"; }
 
-# The record: the lines strictly between record-begin and record-end, time prefix cut.
-extract_record() {
-        awk -v b="$MARK record-begin" -v e="$MARK record-end" '
+# A document: the lines strictly between NAME-begin and NAME-end, time prefix cut.
+extract() {
+        awk -v b="$MARK $1-begin" -v e="$MARK $1-end" '
                 index($0, e) { inside = 0 }
                 inside { sub(/^[0-9]+\.[0-9]+ /, ""); print }
                 index($0, b) { inside = 1 }' "$CONSOLE"
@@ -66,7 +67,8 @@ main() {
         [[ -f $INITRD ]] || die "no initramfs $INITRD (run build-initramfs.sh)"
         mkdir -p "$(dirname "$OUTFILE")"
         CONSOLE=${OUTFILE%.json}.console
-        rm -f "$OUTFILE"
+        VCPU_OUT=$(dirname "$OUTFILE")/vcpu/$HOST.json
+        rm -f "$OUTFILE" "$VCPU_OUT"
 
         run_qemu "$kernel" "console=ttyAMA0 panic=-1 hc.host=$HOST" "$CONSOLE" || rc=$?
         t_user=$(marker_time userspace)
@@ -83,9 +85,14 @@ main() {
         ((rc != 124 && rc != 137)) || die "$KVER/$CPU: no power-off within ${TIMEOUT}s (see $CONSOLE)"
         ((rc == 0)) || die "$KVER/$CPU: qemu exited with $rc (see $CONSOLE)"
         [[ -n $t_user ]] || die "$KVER/$CPU: /init never ran (see $CONSOLE)"
-        extract_record >"$OUTFILE.tmp"
+        extract record >"$OUTFILE.tmp"
         [[ -s $OUTFILE.tmp ]] || { rm -f "$OUTFILE.tmp"; die "$KVER/$CPU: no record on the console (see $CONSOLE)"; }
         mv "$OUTFILE.tmp" "$OUTFILE"
+        # The vCPU register set goes beside it, where check-migration looks (DIR/vcpu/HOST.json).
+        mkdir -p "$(dirname "$OUTFILE")/vcpu"
+        extract vcpu >"$VCPU_OUT.tmp"
+        [[ -s $VCPU_OUT.tmp ]] || { rm -f "$VCPU_OUT.tmp"; die "$KVER/$CPU: no vCPU register set on the console (see $CONSOLE)"; }
+        mv "$VCPU_OUT.tmp" "$VCPU_OUT"
         [[ $probe_rc == 0 ]] || die "$KVER/$CPU: probe exited with ${probe_rc:-?} (see $CONSOLE)"
 }
 

@@ -42,9 +42,9 @@ dmesg -n 1
 host=$(cmdline_value hc.host)
 report "probe-start uptime=$(uptime_s) host=${host:-?}"
 if [ -n "$host" ]; then
-        hypercallctl probe --json --host "$host" >/tmp/record.json 2>/tmp/probe.err
+        hypercallctl probe --json --host "$host" --vcpu-regs /tmp/vcpu.json >/tmp/record.json 2>/tmp/probe.err
 else
-        hypercallctl probe --json >/tmp/record.json 2>/tmp/probe.err
+        hypercallctl probe --json --vcpu-regs /tmp/vcpu.json >/tmp/record.json 2>/tmp/probe.err
 fi
 rc=$?
 report "probe-end uptime=$(uptime_s) rc=$rc"
@@ -54,6 +54,12 @@ cat /tmp/record.json
 # keep the end marker on its own line even if the output lacks a final newline
 [ -z "$(tail -c1 /tmp/record.json)" ] || echo
 report "record-end"
+if [ -s /tmp/vcpu.json ]; then
+        report "vcpu-begin"
+        cat /tmp/vcpu.json
+        [ -z "$(tail -c1 /tmp/vcpu.json)" ] || echo
+        report "vcpu-end"
+fi
 
 case " $(cat /proc/cmdline) " in *" hc.shell "*) exec sh ;; esac
 report "poweroff uptime=$(uptime_s)"

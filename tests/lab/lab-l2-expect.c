@@ -29,6 +29,7 @@
 #include "baseline-file.h"
 #include "catalog.h"
 #include "hc-macro.h"
+#include "vcpu-regs.h"
 
 /* ---- what a guest must see ------------------------------------------------------ */
 
@@ -842,22 +843,6 @@ struct verdict {
         char why[512];
 };
 
-/* A register for messages: the catalog's name, or S<op0>_<op1>_C<n>_C<m>_<op2>, or the ID. */
-static const char *reg_text(uint64_t id, char *buf, size_t len)
-{
-        int k = hc_catalog_find_id(id);
-        unsigned e = (unsigned)id & 0xffff;
-
-        if (k >= 0)
-                snprintf(buf, len, "%s", hc_catalog_get((size_t)k)->name);
-        else if (reg_class(id) == 0x13)
-                snprintf(buf, len, "S%u_%u_C%u_C%u_%u", (e >> 14) & 3, (e >> 11) & 7, (e >> 7) & 15, (e >> 3) & 15,
-                         e & 7);
-        else
-                snprintf(buf, len, "0x%" PRIx64, id);
-        return buf;
-}
-
 static void why_add(struct verdict *v, unsigned *n, const char *fmt, ...) _printf_(3, 4);
 static void why_add(struct verdict *v, unsigned *n, const char *fmt, ...)
 {
@@ -889,7 +874,7 @@ static struct verdict judge(const struct run *src, const struct run *dst)
                         else
                                 v.other_missing++;
                         why_add(&v, &n_missing, "%s%s", n_missing ? ", " : "not listed there: ",
-                                reg_text(s.ids[i], name, sizeof(name)));
+                                hc_reg_text(s.ids[i], name, sizeof(name)));
                 }
         if (n_missing > 4) {
                 o = strlen(v.why);
@@ -905,7 +890,7 @@ static struct verdict judge(const struct run *src, const struct run *dst)
                 else
                         v.other_refused++;
                 why_add(&v, &n_refused, "%s%s %.*s", v.why[0] && n_refused == 0 ? "; " : n_refused ? ", " : "",
-                        reg_text(id, name, sizeof(name)), colon && eol && colon < eol ? (int)(eol - colon - 2) : 0,
+                        hc_reg_text(id, name, sizeof(name)), colon && eol && colon < eol ? (int)(eol - colon - 2) : 0,
                         colon ? colon + 2 : "");
                 p++;
         }
@@ -938,7 +923,7 @@ static const struct {
         const char *from, *to;
 } directions[] = {
         {"6.1", "6.1"},  {"6.1", "6.12"}, {"6.1", "7"},  {"6.12", "6.1"},
-        {"6.12", "6.12"}, {"6.12", "7"},  {"7", "6.1"},  {"7", "6.12"},
+        {"6.12", "6.12"}, {"6.12", "7"},  {"7", "6.1"},  {"7", "6.12"}, {"7", "7"},
 };
 
 static const struct run *mig_run(const char *to, const char *from)
@@ -969,13 +954,13 @@ LAB_TEST(lab__migration_streams_saved_and_restored_on_every_kernel_pair)
 }
 
 /*
- * hypercallctl check-migration judges the firmware registers: it must refuse exactly
- * the directions in which a firmware register stops the load (a register the
- * destination kernel does not list, or a value it refuses).  Other registers
- * (QEMU 7.2 migrates every ID and system register KVM lists) are outside its
- * judgement: such failures are reported, and must not be firmware ones it allowed.
+ * hypercallctl check-migration, given the probe tier's records and vCPU register
+ * sets (pools/mixed/vcpu), must predict every direction: refuse exactly those
+ * QEMU refused, whether a firmware register stopped the load or any other
+ * register (one the destination kernel does not list, or an ID value it will
+ * not take), and allow those where the VM moved.
  */
-LAB_TEST(lab__check_migration_predicts_every_firmware_verdict)
+LAB_TEST(lab__check_migration_predicts_every_outcome)
 {
         for (size_t i = 0; i < ELEMENTSOF(directions); i++) {
                 const char *from = directions[i].from, *to = directions[i].to;
@@ -995,13 +980,43 @@ LAB_TEST(lab__check_migration_predicts_every_firmware_verdict)
                        p == 0 ? "allows" : p == 1 ? "refuses" : "fails", v.migrated ? "migrated" : "refused by QEMU",
                        fw_blocked ? "firmware: " : v.other_missing || v.other_refused ? "not firmware: " : "",
                        v.why[0] ? v.why : "nothing in the way");
-                CHECK(dst, (p == 1) == fw_blocked,
-                      "%s -> %s: check-migration %s, but the destination %s a firmware register (%s)", from, to,
-                      p == 1 ? "refuses" : "allows", fw_blocked ? "refused" : "accepted every", v.why);
-                CHECK(dst, p != 1 || !v.migrated, "%s -> %s: check-migration refuses, but the VM migrated", from, to);
+                CHECK(dst, (p == 1) == !v.migrated, "%s -> %s: check-migration %s, but the VM %s (%s)", from, to,
+                      p == 1 ? "refuses" : "allows", v.migrated ? "migrated" : "was refused by QEMU", v.why);
                 CHECK(dst, v.migrated || fw_blocked || v.other_missing || v.other_refused,
                       "%s -> %s: QEMU refused the stream and no register explains it (%s)", from, to,
                       dst->stderr_text);
+        }
+}
+
+/* The probe's vCPU register set is exactly the list QEMU's real vCPU migrates, on every kernel. */
+LAB_TEST(lab__vcpu_register_set_is_the_list_qemu_migrates)
+{
+        for (size_t i = 0; i < ELEMENTSOF(bitmap_kernels); i++) {
+                const struct run *r = need_run(bitmap_kernels[i], "mig-save");
+                _cleanup_(hc_vcpu_regs_freep) struct hc_vcpu_regs *v = NULL;
+                _cleanup_free_ char *path = NULL;
+                struct hc_error err = {0};
+                struct reg_list l;
+                size_t n = 0, missing = 0;
+
+                if (!r)
+                        continue;
+                if (asprintf(&path, "%s/pools/mixed/vcpu/lab-%s-max.json", nested_dir, bitmap_kernels[i]) < 0)
+                        abort();
+                if (hc_vcpu_regs_load(path, &v, &err) < 0) {
+                        CHECK(r, false, "%s", hc_error_text(&err));
+                        continue;
+                }
+                l = last_reg_list(r);
+                for (size_t j = 0; j < l.n; j++)
+                        if (in_stream(l.ids[j])) {
+                                n++;
+                                missing += !hc_vcpu_regs_has(v, l.ids[j]);
+                        }
+                CHECK(r, l.n > 0 && n == v->n_ids && missing == 0,
+                      "QEMU's vCPU on %s migrates %zu registers, the probe listed %zu (%zu of QEMU's not among them)",
+                      bitmap_kernels[i], n, v->n_ids, missing);
+                free(l.ids);
         }
 }
 

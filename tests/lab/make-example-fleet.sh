@@ -28,7 +28,9 @@ main() {
                 "$HERE/boot.sh" "$kver" "$cpu" "$host" "$TMP/$host.json" >&2
         done <<<"$FLEET"
         mkdir -p "$DEST"
+        mkdir -p "$DEST/vcpu"
         cp "$TMP"/*.json "$DEST/"
+        cp "$TMP"/vcpu/*.json "$DEST/vcpu/"
         log "$(find "$TMP" -name '*.json' | wc -l) records in $DEST"
 }
 

@@ -14,6 +14,7 @@
 #               migration source each (stream saved and carried to the next boots)
 #   l1-6.1-b    migration destinations for what the other kernels saved
 #   l1-6.12-b
+#   l1-7-b      (7 -> 7: the control, same kernel on both ends)
 #   web-03      the example fleet's web-03 (6.12, neoverse-n1) with Debian's libvirtd:
 #               hypercall installed as an operator would (l1-libvirt.sh), a domain of
 #               pool web started, reset, stopped, restarted, kept across a libvirtd
@@ -38,7 +39,7 @@ RECORDS=${HC_LAB_RECORDS:-$WORK/records}
 OUT=${HC_LAB_NESTED:-$WORK/nested}
 NESTED_INITRD=$WORK/initrd-nested.cpio.gz
 LIBVIRT_INITRD=$WORK/initrd-libvirt.cpio.gz
-read -ra BOOTS <<<"${HC_LAB_NESTED_BOOTS:-l1-5.10 l1-6.1 l1-6.12 l1-7 l1-6.1-b l1-6.12-b web-03}"
+read -ra BOOTS <<<"${HC_LAB_NESTED_BOOTS:-l1-5.10 l1-6.1 l1-6.12 l1-7 l1-6.1-b l1-6.12-b l1-7-b web-03}"
 export HC_LAB_WORK=$WORK
 # shellcheck source=lib.sh
 . "$HERE/lib.sh"
@@ -73,9 +74,11 @@ pools() {
                 "$TOOL" record "$src" "$host" "$OUT/pools/fleet/$host.json"
         done < <(sed 's/#.*//' "$HERE/example-fleet.txt")
         baseline "$OUT/pools/fleet" "$REPO/policies" fleet
+        mkdir -p "$OUT/pools/mixed/vcpu"
         for k in 6.1 6.12 7; do
                 [[ -f $RECORDS/lab-$k-max.json ]] || die "no probe record lab-$k-max.json (run run-probe-tier.sh)"
                 cp "$RECORDS/lab-$k-max.json" "$OUT/pools/mixed/"
+                cp "$RECORDS/vcpu/lab-$k-max.json" "$OUT/pools/mixed/vcpu/"
         done
         cp "$RECORDS/lab-7-max.json" "$OUT/pools/newest/"
         baseline "$OUT/pools/mixed" "$HERE/policies/mixed" mixed
@@ -208,6 +211,7 @@ gen_job() { # boot
                 mig_restore 6.12 6.12
                 mig_restore 6.12 7
                 ;;
+        l1-7-b) mig_restore 7 7 ;;
         web-03)
                 cp "$OUT/pools/fleet.baseline.json" "$JOB/baseline.json"
                 cp "$OUT/pools/stale.baseline.json" "$JOB/baseline-stale.json"

@@ -65,7 +65,7 @@ add_row() { # kernel-series cpu result-line status
 boot_matrix() {
         local k cpu host line status
         mkdir -p "$RECORDS"
-        rm -f "$RECORDS"/*.json "$RECORDS"/*.console
+        rm -f "$RECORDS"/*.json "$RECORDS"/*.console "$RECORDS"/vcpu/*.json
         for k in "${KERNELS[@]}"; do
                 for cpu in "${CPUS[@]}"; do
                         host=$(host_name "$k" "$cpu")
