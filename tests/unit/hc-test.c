@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <stdarg.h>
 
+#include "fileio.h"
 #include "hc-test.h"
 
 #define MAX_TESTS 256
@@ -28,6 +29,25 @@ const char *hc_test_data(const char *relative)
 
         snprintf(path, sizeof(path), "%s/%s", HC_TEST_DATA_DIR, relative);
         return path;
+}
+
+char *hc_test_read_data(const char *relative)
+{
+        char *text = NULL;
+        struct hc_error err = {0};
+
+        HC_ASSERT(hc_read_file(hc_test_data(relative), &text, NULL, &err) == 0, "%s", err.text);
+        return text;
+}
+
+char *hc_test_edited(const char *text, const char *from, const char *to)
+{
+        const char *at = strstr(text, from);
+        char *out;
+
+        HC_ASSERT(at, "fixture lacks \"%s\"", from);
+        HC_ASSERT(asprintf(&out, "%.*s%s%s", (int)(at - text), text, to, at + strlen(from)) > 0, "oom");
+        return out;
 }
 
 void hc_test_fail(const char *file, int line, const char *fmt, ...)

@@ -14,6 +14,10 @@
 void hc_test_register(const char *name, void (*fn)(void));
 /* Path of a file under tests/data/. */
 const char *hc_test_data(const char *relative);
+/* The whole of a file under tests/data/ (fails the test when unreadable); caller frees. */
+char *hc_test_read_data(const char *relative);
+/* text with the first occurrence of from replaced by to (fails the test when absent); caller frees. */
+char *hc_test_edited(const char *text, const char *from, const char *to);
 /* Both spellings of noreturn: cppcheck 2.10 understands only the attribute. */
 _Noreturn void hc_test_fail(const char *file, int line, const char *fmt, ...)
         __attribute__((format(printf, 3, 4), noreturn));

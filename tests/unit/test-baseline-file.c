@@ -220,18 +220,6 @@ HC_TEST(baseline_file__broken_policy_keeps_last_known_good)
         HC_ASSERT_STREQ(c2.changed[0], "db");
 }
 
-/* text with the first occurrence of from replaced by to. */
-static char *edited(const char *text, const char *from, const char *to)
-{
-        const char *at = strstr(text, from);
-        char *out;
-
-        HC_ASSERT(at, "fixture lacks \"%s\"", from);
-        HC_ASSERT(asprintf(&out, "%.*s%s%s", (int)(at - text), text, to, at + strlen(from)) > 0,
-                  "oom");
-        return out;
-}
-
 HC_TEST(baseline_file__rejects_malformed_with_field)
 {
         static const struct {
@@ -265,7 +253,7 @@ HC_TEST(baseline_file__rejects_malformed_with_field)
         f = update(NULL, doc, NULL, 0, NULL);
         good = hc_baseline_file_to_string(f);
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
-                _cleanup_free_ char *bad = edited(good, cases[i].from, cases[i].to);
+                _cleanup_free_ char *bad = hc_test_edited(good, cases[i].from, cases[i].to);
                 struct hc_baseline_file *out = NULL;
 
                 err = (struct hc_error){0};
@@ -289,7 +277,7 @@ HC_TEST(baseline_file__rejects_hand_edited_digest_and_truncation)
         good = hc_baseline_file_to_string(f);
         /* A value edited without its digest: the pool no longer says what it is. */
         web_digest = hc_baseline_file_find(f, "web")->digest;
-        bad = edited(good, "\"VENDOR_HYP_BMAP\": \"0x1\"", "\"VENDOR_HYP_BMAP\": \"0x3\"");
+        bad = hc_test_edited(good, "\"VENDOR_HYP_BMAP\": \"0x1\"", "\"VENDOR_HYP_BMAP\": \"0x3\"");
         HC_ASSERT_INTEQ(hc_baseline_file_parse(bad, strlen(bad), "b.json", &out, &err), -EINVAL);
         HC_ASSERT(strstr(err.text, "b.json: pools[1] (web): digest: ") &&
                           strstr(err.text, web_digest) && strstr(err.text, "does not match"),

@@ -14,30 +14,9 @@
 #include "hc-test.h"
 #include "record.h"
 
-static char *read_data(const char *rel)
-{
-        char *text = NULL;
-        struct hc_error err = {0};
-
-        HC_ASSERT(hc_read_file(hc_test_data(rel), &text, NULL, &err) == 0, "%s", err.text);
-        return text;
-}
-
-/* text with the first occurrence of from replaced by to. */
-static char *edited(const char *text, const char *from, const char *to)
-{
-        const char *at = strstr(text, from);
-        char *out;
-
-        HC_ASSERT(at, "fixture lacks \"%s\"", from);
-        HC_ASSERT(asprintf(&out, "%.*s%s%s", (int)(at - text), text, to, at + strlen(from)) > 0,
-                  "oom");
-        return out;
-}
-
 HC_TEST(record__roundtrips_byte_identical)
 {
-        _cleanup_free_ char *text = read_data("records/web-01.json"), *again = NULL;
+        _cleanup_free_ char *text = hc_test_read_data("records/web-01.json"), *again = NULL;
         _cleanup_(hc_record_freep) struct hc_record *r = NULL;
         struct hc_error err = {0};
 
@@ -54,7 +33,7 @@ HC_TEST(record__roundtrips_byte_identical)
 
 HC_TEST(record__pre_5_19_bitmaps_absent_not_zero)
 {
-        _cleanup_free_ char *text = read_data("records/web-01.json");
+        _cleanup_free_ char *text = hc_test_read_data("records/web-01.json");
         _cleanup_free_ char *legacy = NULL;
         _cleanup_(hc_record_freep) struct hc_record *r = NULL;
         struct hc_error err = {0};
@@ -68,7 +47,7 @@ HC_TEST(record__pre_5_19_bitmaps_absent_not_zero)
 
         text = NULL;
         for (size_t i = 0; i < 3; i++) {
-                next = edited(t, names[i], absent[i]);
+                next = hc_test_edited(t, names[i], absent[i]);
                 free(t);
                 t = next;
         }
@@ -88,12 +67,12 @@ HC_TEST(record__pre_5_19_bitmaps_absent_not_zero)
 
 HC_TEST(record__default_kept_for_bitmap_with_zero_reset)
 {
-        _cleanup_free_ char *text = read_data("records/web-01.json"), *t = NULL;
+        _cleanup_free_ char *text = hc_test_read_data("records/web-01.json"), *t = NULL;
         _cleanup_(hc_record_freep) struct hc_record *r = NULL;
         struct hc_error err = {0};
         int i = hc_catalog_find("VENDOR_HYP_BMAP_2");
 
-        t = edited(text, "\"VENDOR_HYP_BMAP_2\":       {\"present\": false}",
+        t = hc_test_edited(text, "\"VENDOR_HYP_BMAP_2\":       {\"present\": false}",
                    "\"VENDOR_HYP_BMAP_2\": {\"present\": true, \"value\": \"0x3\", \"default\": \"0x0\"}");
         HC_ASSERT(hc_record_parse(t, strlen(t), "7x.json", &r, &err) == 0, "%s", err.text);
         HC_ASSERT(i >= 0 && r->regs[i].present && r->regs[i].value == 0x3 && r->regs[i].has_default &&
@@ -157,10 +136,10 @@ static const struct {
 
 HC_TEST(record__rejects_malformed_with_exact_error)
 {
-        _cleanup_free_ char *text = read_data("records/web-01.json");
+        _cleanup_free_ char *text = hc_test_read_data("records/web-01.json");
 
         for (size_t i = 0; i < ELEMENTSOF(malformed); i++) {
-                _cleanup_free_ char *bad = edited(text, malformed[i].from, malformed[i].to);
+                _cleanup_free_ char *bad = hc_test_edited(text, malformed[i].from, malformed[i].to);
                 struct hc_record *r = NULL;
                 struct hc_error err = {0};
                 int k = hc_record_parse(bad, strlen(bad), "bad.json", &r, &err);
@@ -174,7 +153,7 @@ HC_TEST(record__rejects_malformed_with_exact_error)
 
 HC_TEST(record__save_is_atomic_and_reloads)
 {
-        _cleanup_free_ char *text = read_data("records/web-01.json");
+        _cleanup_free_ char *text = hc_test_read_data("records/web-01.json");
         _cleanup_(hc_record_freep) struct hc_record *r = NULL, *back = NULL;
         struct hc_error err = {0};
         char dir[] = "/tmp/hc-record-XXXXXX", path[64];
@@ -190,7 +169,7 @@ HC_TEST(record__save_is_atomic_and_reloads)
 
 HC_TEST(record__set_refuses_duplicate_host)
 {
-        _cleanup_free_ char *text = read_data("records/web-01.json");
+        _cleanup_free_ char *text = hc_test_read_data("records/web-01.json");
         _cleanup_(hc_record_set_done) struct hc_record_set set = {0};
         struct hc_error err = {0};
 
