@@ -45,8 +45,8 @@ enum hc_exit hc_fleet_vcpu_load(const struct hc_invocation *inv, const struct hc
                         return hc_cli_fail(HC_EXIT_UNDECIDED, "out of memory");
         if (missing.len)
                 fprintf(stderr,
-                        "note: no vCPU register set (%s/%s/HOST.json) for %s: judged on firmware "
-                        "registers only\n",
+                        "note: no vCPU register set of the record's kernel (%s/%s/HOST.json) for %s: "
+                        "judged on firmware registers only\n",
                         records, HC_VCPU_REGS_SUBDIR, missing.data);
         return HC_EXIT_OK;
 }

@@ -43,6 +43,7 @@
 #include "record.h"
 #include "shim-plan.h"
 #include "store.h"
+#include "vcpu-regs.h"
 #include "vm-audit.h"
 
 #ifndef HC_VERSION
@@ -528,6 +529,27 @@ static int context_acquire_record(Context *c, struct hc_record **ret, struct hc_
 }
 
 /*
+ * Publishes the register set a VM's CPU state carries from this host, so
+ * check-migration can judge more than the firmware registers, unless the
+ * store has the same one already.  Best effort: without it the fleet still
+ * works, judged on firmware registers only.
+ */
+static void context_publish_vcpu_regs(Context *c, const struct hc_record *r)
+{
+        struct hc_probe_options opts = {.host = c->host_name};
+        _cleanup_(hc_vcpu_regs_freep) struct hc_vcpu_regs *v = NULL, *published = NULL;
+        struct hc_error err = {0};
+
+        if (hc_probe_vcpu_regs(&opts, r, &v, &err) >= 0 &&
+            hc_store_load_vcpu(c->store, r->host, &published, &err) >= 0 &&
+            hc_vcpu_regs_current(published, r) && hc_vcpu_regs_equal(published, v))
+                return;
+        if (!v || hc_store_publish_vcpu(c->store, v, &err) < 0)
+                log_warning("Cannot publish this host's vCPU register set (migrations to and from it are "
+                            "judged on firmware registers only): %s", hc_error_text(&err));
+}
+
+/*
  * Probes (or reads the record file) and publishes when the fleet store does
  * not have this record yet, or has an older one (host drift: a kernel
  * upgrade, a firmware change).  *ret_drift says the record changed.
@@ -610,6 +632,8 @@ static int context_refresh_host(Context *c, bool *ret_drift, struct hc_error *er
                              "Published host %s (kernel %s, %s) to %s", r->host, r->kernel,
                              c->host_source, hc_store_scheme(c->store));
         }
+        if (strcmp(c->host_source, "probe") == 0)
+                context_publish_vcpu_regs(c, r);
         hc_record_free(c->host_record);
         c->host_record = TAKE_PTR(r);
         return 0;
@@ -1838,6 +1862,21 @@ static int method_explain(sd_bus_message *m, void *userdata, sd_bus_error *error
         return reply_json(m, doc);
 }
 
+/* The rest of the CPU state, where the store has both hosts' current vCPU register sets. */
+static int check_migration_vcpu(Context *c, const struct hc_record *from, const struct hc_record *to,
+                                struct hc_migration *mig, sd_bus_error *error)
+{
+        _cleanup_(hc_vcpu_regs_freep) struct hc_vcpu_regs *fv = NULL, *tv = NULL;
+        struct hc_error err = {0};
+
+        if (hc_store_load_vcpu(c->store, from->host, &fv, &err) < 0 ||
+            hc_store_load_vcpu(c->store, to->host, &tv, &err) < 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED, "%s", hc_error_text(&err));
+        if (!hc_vcpu_regs_current(fv, from) || !hc_vcpu_regs_current(tv, to))
+                return 0;
+        return hc_migration_check_vcpu(from, fv, to, tv, mig);
+}
+
 static int method_check_migration(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
         Context *c = ASSERT_PTR(userdata);
@@ -1869,6 +1908,11 @@ static int method_check_migration(sd_bus_message *m, void *userdata, sd_bus_erro
         r = hc_migration_check(hc_baseline_find(b, pool), from, to, &mig);
         if (r < 0)
                 return r;
+        r = check_migration_vcpu(c, from, to, &mig, error);
+        if (r < 0) {
+                hc_migration_done(&mig);
+                return r;
+        }
         doc = hc_migration_to_json(pool, from_host, to_host, &mig);
         if (!doc) {
                 hc_migration_done(&mig);

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "store.h"
+#include "vcpu-regs.h"
 
 struct dir_store {
         char *dir;
@@ -150,7 +151,40 @@ static int dir_unpublish(struct hc_store *s, const char *host, struct hc_error *
         if (unlink(path) < 0)
                 return hc_error_at(err, errno, path, 0, 0, "cannot remove: %s", strerror(errno));
         pending_add(d, strrchr(path, '/') + 1);
+        /* Its vCPU register set goes with it: a later record of the same name is another host. */
+        free(path);
+        if (asprintf(&path, "%s/%s/%s.json", d->dir, HC_VCPU_REGS_SUBDIR, host) < 0) {
+                path = NULL;
+                return hc_error_set(err, ENOMEM, "out of memory");
+        }
+        if (unlink(path) < 0 && errno != ENOENT)
+                return hc_error_at(err, errno, path, 0, 0, "cannot remove: %s", strerror(errno));
         return 0;
+}
+
+/* DIR/vcpu/<host>.json: in a subdirectory, which record scans of DIR never look into. */
+static int dir_publish_vcpu(struct hc_store *s, const struct hc_vcpu_regs *v, struct hc_error *err)
+{
+        struct dir_store *d = s->backend;
+        _cleanup_free_ char *sub = NULL, *path = NULL;
+
+        if (!host_name_usable(v->host))
+                return hc_error_set(err, EINVAL, "\"%s\" is not a host name", v->host);
+        if (asprintf(&sub, "%s/%s", d->dir, HC_VCPU_REGS_SUBDIR) < 0 ||
+            asprintf(&path, "%s/%s.json", sub, v->host) < 0)
+                return hc_error_set(err, ENOMEM, "out of memory");
+        if (mkdir(sub, 0755) < 0 && errno != EEXIST)
+                return hc_error_at(err, errno, sub, 0, 0, "cannot create: %s", strerror(errno));
+        return hc_vcpu_regs_save(v, path, err);
+}
+
+static int dir_load_vcpu(struct hc_store *s, const char *host, struct hc_vcpu_regs **ret, struct hc_error *err)
+{
+        struct dir_store *d = s->backend;
+
+        if (!host_name_usable(host))
+                return hc_error_set(err, EINVAL, "\"%s\" is not a host name", host);
+        return hc_vcpu_regs_load_beside(d->dir, host, ret, err);
 }
 
 static bool is_record_name(const char *name)
@@ -621,6 +655,8 @@ const struct hc_store_ops hc_store_dir_ops = {
         .close = dir_close,
         .publish = dir_publish,
         .unpublish = dir_unpublish,
+        .publish_vcpu = dir_publish_vcpu,
+        .load_vcpu = dir_load_vcpu,
         .refresh = dir_refresh,
         .watch_fd = dir_watch_fd,
         .watch_drain = dir_watch_drain,

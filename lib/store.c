@@ -357,6 +357,21 @@ int hc_store_publish(struct hc_store *s, const struct hc_record *r, struct hc_er
         return s->ops->publish(s, r, err);
 }
 
+int hc_store_publish_vcpu(struct hc_store *s, const struct hc_vcpu_regs *v, struct hc_error *err)
+{
+        assert(s);
+        assert(v);
+        return s->ops->publish_vcpu(s, v, err);
+}
+
+int hc_store_load_vcpu(struct hc_store *s, const char *host, struct hc_vcpu_regs **ret, struct hc_error *err)
+{
+        assert(s);
+        assert(host);
+        assert(ret);
+        return s->ops->load_vcpu(s, host, ret, err);
+}
+
 int hc_store_unpublish(struct hc_store *s, const char *host, struct hc_error *err)
 {
         assert(s && host);

@@ -32,6 +32,8 @@
 #include "hc-error.h"
 #include "record.h"
 
+struct hc_vcpu_regs;
+
 #define HC_STORE_DEFAULT "/var/lib/hypercall/fleet"
 
 /* An entry of the store that is not a usable record. */
@@ -101,6 +103,10 @@ struct hc_store_ops {
         int (*publish)(struct hc_store *s, const struct hc_record *r, struct hc_error *err);
         /* Removes a host's record; -ENOENT when there is none. */
         int (*unpublish)(struct hc_store *s, const char *host, struct hc_error *err);
+        /* Stores a host's vCPU register set beside its record (vcpu-regs.h). */
+        int (*publish_vcpu)(struct hc_store *s, const struct hc_vcpu_regs *v, struct hc_error *err);
+        /* Reads a host's vCPU register set: 0 and *ret NULL when it has none. */
+        int (*load_vcpu)(struct hc_store *s, const char *host, struct hc_vcpu_regs **ret, struct hc_error *err);
         /* Updates s->cache; full: look at everything, not only what the watch reported. */
         int (*refresh)(struct hc_store *s, bool full, bool *changed, struct hc_error *err);
         /* A pollable fd (readable when something may have changed), or -EOPNOTSUPP. */
@@ -130,6 +136,12 @@ const char *hc_store_scheme(const struct hc_store *s);
 
 int hc_store_publish(struct hc_store *s, const struct hc_record *r, struct hc_error *err);
 int hc_store_unpublish(struct hc_store *s, const char *host, struct hc_error *err);
+/*
+ * vCPU register sets, for migration checks beyond the firmware registers.
+ * Not cached: read on demand, one host at a time (a check-migration).
+ */
+int hc_store_publish_vcpu(struct hc_store *s, const struct hc_vcpu_regs *v, struct hc_error *err);
+int hc_store_load_vcpu(struct hc_store *s, const char *host, struct hc_vcpu_regs **ret, struct hc_error *err);
 /*
  * Incremental: only what the watch reported since the last refresh; a full
  * rescan the first time, after a queue overflow, or when nothing watches.

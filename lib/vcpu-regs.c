@@ -323,6 +323,11 @@ int hc_vcpu_regs_save(const struct hc_vcpu_regs *v, const char *path, struct hc_
         return hc_write_file_atomic(path, text, strlen(text), 0644, err);
 }
 
+bool hc_vcpu_regs_current(const struct hc_vcpu_regs *v, const struct hc_record *r)
+{
+        return v && r && r->host && r->kernel && strcmp(v->host, r->host) == 0 && strcmp(v->kernel, r->kernel) == 0;
+}
+
 static int compare_id(const void *key, const void *elem)
 {
         uint64_t a = *(const uint64_t *)key, b = *(const uint64_t *)elem;
@@ -373,8 +378,10 @@ int hc_vcpu_set_load(const char *records_dir, const struct hc_record_set *record
 
         for (size_t i = 0; i < records->n && k == 0; i++) {
                 k = hc_vcpu_regs_load_beside(records_dir, records->records[i]->host, &s.v[s.n], err);
-                if (k == 0 && s.v[s.n])
+                if (k == 0 && hc_vcpu_regs_current(s.v[s.n], records->records[i]))
                         s.n++;
+                else if (k == 0)
+                        s.v[s.n] = hc_vcpu_regs_free(s.v[s.n]);
         }
         if (k < 0) {
                 hc_vcpu_set_done(&s);

@@ -72,6 +72,10 @@ json_object *hc_vcpu_regs_to_json(const struct hc_vcpu_regs *v);
 char *hc_vcpu_regs_to_string(const struct hc_vcpu_regs *v);
 int hc_vcpu_regs_save(const struct hc_vcpu_regs *v, const char *path, struct hc_error *err);
 
+struct hc_record;
+/* v was probed with the record's kernel: a set from before a kernel change is stale. */
+bool hc_vcpu_regs_current(const struct hc_vcpu_regs *v, const struct hc_record *r);
+
 bool hc_vcpu_regs_has(const struct hc_vcpu_regs *v, uint64_t id);
 const struct hc_feature_id *hc_vcpu_regs_feature_id(const struct hc_vcpu_regs *v, uint64_t id);
 /* Same registers and feature ID values and masks (hosts of one class). */
@@ -84,7 +88,7 @@ struct hc_vcpu_set {
         size_t n;
 };
 void hc_vcpu_set_done(struct hc_vcpu_set *s);
-/* Loads DIR/vcpu/<host>.json for each record's host; hosts without one are left out. */
+/* Loads DIR/vcpu/<host>.json for each record's host; hosts without a current one are left out. */
 int hc_vcpu_set_load(const char *records_dir, const struct hc_record_set *records, struct hc_vcpu_set *ret,
                      struct hc_error *err);
 /* NULL when s is NULL or the host has none. */
