@@ -40,6 +40,7 @@ run_case() {
         check_migration_refused)       $ctl check-migration $R --pool batch --from batch-02 --to batch-01 --json ;;
         check_migration_to_legacy)     $ctl check-migration $R --pool batch --from batch-01 --to legacy-01 ;;
         check_migration_legacy_to_new) $ctl check-migration --records examples/fleet --policies $D/policies-refuse --pool all --from legacy-01 --to web-01 --json ;;
+        check_migration_firmware_only_without_vcpu_sets) $ctl check-migration --records tests/data/records --policies $D/policies-mixed --pool all --from web-01 --to web-01 ;;
         check_migration_no_host_exits_64) $ctl check-migration $R --pool web --from web-01 --to web-99 ;;
         check_migration_not_member_exits_64) $ctl check-migration $R --pool web --from db-01 --to web-01 ;;
         check_host_may_join)           $ctl check-host $D/records/web-05-612.json --pool web $R ;;

@@ -758,6 +758,43 @@ test_kill9_never_tears_a_store_record() {
         true
 }
 
+# CheckMigration judges the rest of the CPU state where the store has both
+# hosts' current vCPU register sets (STORE/vcpu/HOST.json, real lab probes),
+# answering exactly what hypercallctl check-migration answers from the same
+# directory; without the sets, or with one from another kernel than the
+# record, only the firmware registers are judged.
+test_check_migration_judges_vcpu_register_sets() {
+        start_bus
+        make_fleet
+        mkdir -p "$T/fleet/vcpu"
+        cp "$SRC"/examples/fleet/vcpu/*.json "$T/fleet/vcpu/"
+        write_config
+        start_daemon
+        local from to daemon ctl
+        for pair in "web-01 web-03" "web-03 web-01"; do
+                read -r from to <<<"$pair"
+                daemon=$(call CheckMigration sss web "$from" "$to" | jq -c '.data[1] | fromjson')
+                # exit 1 is a refusal, not a failure of the command
+                ctl=$({ "$HCTL" check-migration --records "$T/fleet" --policies "$T/policy" --pool web \
+                        --from "$from" --to "$to" --json 2>/dev/null || true; } | jq -c .)
+                [ "$daemon" = "$ctl" ] || fail "$from -> $to: daemon says $daemon, hypercallctl $ctl"
+        done
+        # 6.12 lists registers 6.1 does not (the lab saw QEMU refuse this direction).
+        call CheckMigration sss web web-03 web-01 | jq -e '.data[0] == false and
+                ([.data[1] | fromjson | .reasons[].register] | any(. == "CNTPCT_EL0"))' >/dev/null ||
+                fail "web-03 -> web-01 with register sets: $(call CheckMigration sss web web-03 web-01)"
+        # A set from before a kernel change is stale: judged on firmware registers only.
+        jq '.kernel = "6.12.0-1-arm64"' "$SRC/examples/fleet/vcpu/web-01.json" >"$T/fleet/vcpu/web-01.json"
+        call CheckMigration sss web web-03 web-01 | jq -e '.data[0] == true' >/dev/null ||
+                fail "a stale register set was used: $(call CheckMigration sss web web-03 web-01)"
+        # An unreadable one is an error, not a silent firmware-only answer.
+        echo '{"schema": "hypercall.vcpu-regs/v1"' >"$T/fleet/vcpu/web-01.json"
+        busctl --system call "$BUS_NAME" "$BUS_PATH" "$BUS_NAME" CheckMigration sss web web-03 web-01 2>"$T/err" &&
+                fail "CheckMigration with a torn register set succeeded"
+        grep -q "vcpu/web-01.json" "$T/err" || fail "error does not name the file: $(cat "$T/err")"
+        true
+}
+
 name=${1:?usage: run.sh TEST}
 declare -F "test_$name" >/dev/null || fail "no test $name"
 "test_$name"
