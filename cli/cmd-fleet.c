@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "explain.h"
 #include "fileio.h"
@@ -261,6 +262,36 @@ static int lint_note(json_object *files, const char *path, const char *kind)
  * DIR; pool names and host names must be unique across all of them.  Each
  * problem is one file:line line on stderr; any problem is exit 2.
  */
+/* Every JSON file in DIR/vcpu must be a valid vCPU register set; returns the problems found, or -ENOMEM. */
+static int lint_vcpu_dir(const char *dir, json_object *files)
+{
+        _cleanup_free_ char *sub = NULL;
+        struct hc_error err = {0};
+        char **paths = NULL;
+        size_t n = 0;
+        int bad = 0;
+
+        if (asprintf(&sub, "%s/%s", dir, HC_VCPU_REGS_SUBDIR) < 0)
+                return -ENOMEM;
+        if (access(sub, F_OK) < 0)
+                return 0;
+        if (hc_policy_list_files(sub, ".json", &paths, &n, &err) < 0) {
+                fprintf(stderr, "%s\n", hc_error_text(&err));
+                return 1;
+        }
+        for (size_t i = 0; i < n && bad >= 0; i++) {
+                _cleanup_(hc_vcpu_regs_freep) struct hc_vcpu_regs *v = NULL;
+
+                if (hc_vcpu_regs_load(paths[i], &v, &err) < 0) {
+                        fprintf(stderr, "%s\n", hc_error_text(&err));
+                        bad++;
+                } else if (lint_note(files, paths[i], "vcpu-regs") < 0)
+                        bad = -ENOMEM;
+        }
+        hc_policy_strv_free(paths, n);
+        return bad;
+}
+
 static enum hc_exit cmd_lint(struct hc_invocation *inv)
 {
         _cleanup_(hc_policy_set_done) struct hc_policy_set policies = {0};
@@ -269,6 +300,7 @@ static enum hc_exit cmd_lint(struct hc_invocation *inv)
         json_object *files = json_object_new_array();
         size_t bad = 0;
         struct hc_error err = {0};
+        int k;
 
         if (!doc || !files || json_object_object_add(doc, "schema",
                                                      json_object_new_string(HC_LINT_SCHEMA)) < 0 ||
@@ -286,7 +318,6 @@ static enum hc_exit cmd_lint(struct hc_invocation *inv)
                         for (size_t i = 0; i < n; i++) {
                                 struct hc_policy *p = NULL;
                                 struct hc_record *r = NULL;
-                                int k;
 
                                 if (s == 0) {
                                         k = hc_policy_load(paths[i], &p, &err);
@@ -307,6 +338,10 @@ static enum hc_exit cmd_lint(struct hc_invocation *inv)
                         }
                         hc_policy_strv_free(paths, n);
                 }
+                k = lint_vcpu_dir(inv->args[a], files);
+                if (k < 0)
+                        return hc_cli_fail(HC_EXIT_UNDECIDED, "out of memory");
+                bad += (size_t)k;
         }
         if (hc_record_set_sort(&records, &err) < 0) {
                 fprintf(stderr, "%s\n", hc_error_text(&err));
@@ -383,9 +418,10 @@ const struct hc_cmd hc_cmds_fleet[] = {
                         "is refused.  --json prints hypercall.matrix/v1."},
         {.name = "lint", .handler = cmd_lint, .opts = opts_lint, .args = "DIR...", .min_args = 1,
          .max_args = SIZE_MAX, .summary = "validate policy files and host records",
-         .description = "Reads every *.yaml in each DIR as a policy and every *.json as a host\n"
-                        "record, without computing.  Every problem is printed as a file:line\n"
-                        "line on stderr and the exit status is 2; otherwise the files checked are\n"
+         .description = "Reads every *.yaml in each DIR as a policy, every *.json as a host\n"
+                        "record and every *.json in DIR/vcpu as a vCPU register set, without\n"
+                        "computing.  Every problem is printed as a file:line line on stderr and\n"
+                        "the exit status is 2; otherwise the files checked are\n"
                         "printed (--json: hypercall.lint/v1)."},
         HC_CMD_END,
 };
