@@ -115,8 +115,8 @@ static int list_firmware_registers(int vcpu, struct hc_record *rec, bool *any, s
 
         *any = false;
         k = get_reg_list(vcpu, &list, err);
-        if (k < 0)
-                return k;
+        if (k < 0 || !list)
+                return k < 0 ? k : -EIO;
         rec->unknown = calloc(list->n ? list->n : 1, sizeof(uint64_t));
         if (!rec->unknown)
                 return hc_error_set(err, ENOMEM, "out of memory");
@@ -321,8 +321,8 @@ static int read_stream_registers(int vcpu, struct hc_vcpu_regs *v, struct hc_err
         _cleanup_free_ struct kvm_reg_list *list = NULL;
         int k = get_reg_list(vcpu, &list, err);
 
-        if (k < 0)
-                return k;
+        if (k < 0 || !list)
+                return k < 0 ? k : -EIO;
         v->ids = calloc(list->n + 1, sizeof(*v->ids));
         v->feature_ids = calloc(list->n + 1, sizeof(*v->feature_ids));
         if (!v->ids || !v->feature_ids)
@@ -382,7 +382,7 @@ int hc_probe_vcpu_regs(const struct hc_probe_options *opts, const struct hc_reco
                        struct hc_vcpu_regs **ret, struct hc_error *err)
 {
         _cleanup_(scratch_vm_done) struct scratch_vm s = {-1, -1, -1};
-        _cleanup_(hc_vcpu_regs_freep) struct hc_vcpu_regs *v = calloc(1, sizeof(*v));
+        _cleanup_(hc_vcpu_regs_freep) struct hc_vcpu_regs *v = hc_vcpu_regs_new();
         _cleanup_free_ char *text = NULL;
         int sve = HC_KVM_ARM_VCPU_SVE, k;
 

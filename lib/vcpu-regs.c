@@ -14,18 +14,23 @@
 #define VCPU_MAX_REGISTERS 65536
 
 static const char *const vcpu_keys[] = {
-        "schema",         "host",      "kernel",     "probed_at", "vcpu_features",
-        "writable_masks", "registers", "feature_ids",
+    "schema",        "host",           "kernel",    "probed_at",
+    "vcpu_features", "writable_masks", "registers", "feature_ids",
 };
 
 static const struct {
         unsigned flag;
         const char *name;
 } feature_names[] = {
-        {HC_VCPU_PMU_V3, "pmu-v3"},
-        {HC_VCPU_PTRAUTH, "ptrauth"},
-        {HC_VCPU_SVE, "sve"},
+    {HC_VCPU_PMU_V3, "pmu-v3"},
+    {HC_VCPU_PTRAUTH, "ptrauth"},
+    {HC_VCPU_SVE, "sve"},
 };
+
+struct hc_vcpu_regs *hc_vcpu_regs_new(void)
+{
+        return calloc(1, sizeof(struct hc_vcpu_regs));
+}
 
 struct hc_vcpu_regs *hc_vcpu_regs_free(struct hc_vcpu_regs *v)
 {
@@ -47,26 +52,31 @@ static int parse_features(struct hc_vcpu_regs *v, json_object *arr, const char *
         const char *field = "vcpu_features";
 
         if (!json_object_is_type(arr, json_type_array))
-                return hc_error_field(err, EINVAL, origin, field, "expected an array of feature names");
+                return hc_error_field(err, EINVAL, origin, field,
+                                      "expected an array of feature names");
         for (size_t i = 0; i < json_object_array_length(arr); i++) {
                 json_object *e = json_object_array_get_idx(arr, i);
-                const char *s = json_object_is_type(e, json_type_string) ? json_object_get_string(e) : "";
+                const char *s =
+                    json_object_is_type(e, json_type_string) ? json_object_get_string(e) : "";
                 size_t f;
 
                 for (f = 0; f < ELEMENTSOF(feature_names); f++)
                         if (strcmp(s, feature_names[f].name) == 0)
                                 break;
                 if (f == ELEMENTSOF(feature_names))
-                        return hc_error_field(err, EINVAL, origin, field,
-                                              "entry %zu: expected \"pmu-v3\", \"ptrauth\" or \"sve\"", i);
+                        return hc_error_field(
+                            err, EINVAL, origin, field,
+                            "entry %zu: expected \"pmu-v3\", \"ptrauth\" or \"sve\"", i);
                 if (v->features & feature_names[f].flag)
-                        return hc_error_field(err, EINVAL, origin, field, "entry %zu: \"%s\" twice", i, s);
+                        return hc_error_field(err, EINVAL, origin, field, "entry %zu: \"%s\" twice",
+                                              i, s);
                 v->features |= feature_names[f].flag;
         }
         return 0;
 }
 
-static int parse_ids(struct hc_vcpu_regs *v, json_object *arr, const char *origin, struct hc_error *err)
+static int parse_ids(struct hc_vcpu_regs *v, json_object *arr, const char *origin,
+                     struct hc_error *err)
 {
         const char *field = "registers";
         size_t n;
@@ -75,7 +85,8 @@ static int parse_ids(struct hc_vcpu_regs *v, json_object *arr, const char *origi
                 return hc_error_field(err, EINVAL, origin, field, "expected an array of hex IDs");
         n = json_object_array_length(arr);
         if (n > VCPU_MAX_REGISTERS)
-                return hc_error_field(err, E2BIG, origin, field, "more than %d registers", VCPU_MAX_REGISTERS);
+                return hc_error_field(err, E2BIG, origin, field, "more than %d registers",
+                                      VCPU_MAX_REGISTERS);
         v->ids = calloc(n ? n : 1, sizeof(*v->ids));
         if (!v->ids)
                 return hc_error_field(err, ENOMEM, origin, field, "out of memory");
@@ -83,23 +94,27 @@ static int parse_ids(struct hc_vcpu_regs *v, json_object *arr, const char *origi
                 json_object *e = json_object_array_get_idx(arr, i);
                 uint64_t id;
 
-                if (!json_object_is_type(e, json_type_string) || hc_parse_hex(json_object_get_string(e), &id) < 0)
-                        return hc_error_field(err, EINVAL, origin, field,
-                                              "entry %zu: expected a hex string like \"0x603000000013c039\"", i);
+                if (!json_object_is_type(e, json_type_string) ||
+                    hc_parse_hex(json_object_get_string(e), &id) < 0)
+                        return hc_error_field(
+                            err, EINVAL, origin, field,
+                            "entry %zu: expected a hex string like \"0x603000000013c039\"", i);
                 if (!hc_id_in_cpu_stream(id))
-                        return hc_error_field(err, EINVAL, origin, field,
-                                              "entry %zu: 0x%016llx is not a KVM/arm64 register QEMU migrates", i,
-                                              (unsigned long long)id);
+                        return hc_error_field(
+                            err, EINVAL, origin, field,
+                            "entry %zu: 0x%016llx is not a KVM/arm64 register QEMU migrates", i,
+                            (unsigned long long)id);
                 if (i > 0 && id <= v->ids[i - 1])
-                        return hc_error_field(err, EINVAL, origin, field,
-                                              "entry %zu: expected IDs in ascending order without repeats", i);
+                        return hc_error_field(
+                            err, EINVAL, origin, field,
+                            "entry %zu: expected IDs in ascending order without repeats", i);
                 v->ids[v->n_ids++] = id;
         }
         return 0;
 }
 
-static int parse_feature_id(struct hc_vcpu_regs *v, const char *key, json_object *o, const char *origin,
-                            struct hc_error *err)
+static int parse_feature_id(struct hc_vcpu_regs *v, const char *key, json_object *o,
+                            const char *origin, struct hc_error *err)
 {
         struct hc_feature_id *f = &v->feature_ids[v->n_feature_ids];
         char field[64];
@@ -107,16 +122,21 @@ static int parse_feature_id(struct hc_vcpu_regs *v, const char *key, json_object
 
         snprintf(field, sizeof(field), "feature_ids.%.40s", key);
         if (hc_parse_hex(key, &f->id) < 0 || !hc_id_is_feature_id(f->id, NULL))
-                return hc_error_field(err, EINVAL, origin, field, "expected the hex ID of a feature ID register");
+                return hc_error_field(err, EINVAL, origin, field,
+                                      "expected the hex ID of a feature ID register");
         if (!hc_vcpu_regs_has(v, f->id))
                 return hc_error_field(err, EINVAL, origin, field, "not in \"registers\"");
         if (!json_object_is_type(o, json_type_object))
-                return hc_error_field(err, EINVAL, origin, field, "expected {\"value\", \"writable\"}");
-        k = hc_json_check_keys(o, (const char *const[]){"value", "writable"}, 2, origin, field, err);
+                return hc_error_field(err, EINVAL, origin, field,
+                                      "expected {\"value\", \"writable\"}");
+        k = hc_json_check_keys(o, (const char *const[]){"value", "writable"}, 2, origin, field,
+                               err);
         for (int i = 0; i < 2 && k >= 0; i++) {
-                k = hc_json_get_hex(o, i ? "writable" : "value", i ? &f->writable : &f->value, origin, field, err);
+                k = hc_json_get_hex(o, i ? "writable" : "value", i ? &f->writable : &f->value,
+                                    origin, field, err);
                 if (k == 0)
-                        k = hc_error_field(err, EINVAL, origin, field, "missing \"%s\"", i ? "writable" : "value");
+                        k = hc_error_field(err, EINVAL, origin, field, "missing \"%s\"",
+                                           i ? "writable" : "value");
         }
         if (k < 0)
                 return k;
@@ -134,7 +154,8 @@ static int compare_feature_id(const void *a, const void *b)
         return x->id < y->id ? -1 : x->id > y->id;
 }
 
-static int parse_feature_ids(struct hc_vcpu_regs *v, json_object *o, const char *origin, struct hc_error *err)
+static int parse_feature_ids(struct hc_vcpu_regs *v, json_object *o, const char *origin,
+                             struct hc_error *err)
 {
         if (!json_object_is_type(o, json_type_object))
                 return hc_error_field(err, EINVAL, origin, "feature_ids", "expected an object");
@@ -157,7 +178,8 @@ static int parse_feature_ids(struct hc_vcpu_regs *v, json_object *o, const char 
                 char name[HC_REG_TEXT_MAX];
 
                 if (hc_id_is_feature_id(v->ids[i], NULL) && !hc_vcpu_regs_feature_id(v, v->ids[i]))
-                        return hc_error_field(err, EINVAL, origin, "feature_ids", "missing %s (0x%016llx)",
+                        return hc_error_field(err, EINVAL, origin, "feature_ids",
+                                              "missing %s (0x%016llx)",
                                               hc_reg_text(v->ids[i], name, sizeof(name)),
                                               (unsigned long long)v->ids[i]);
         }
@@ -167,16 +189,18 @@ static int parse_feature_ids(struct hc_vcpu_regs *v, json_object *o, const char 
 static int vcpu_regs_from_json(json_object *root, const char *origin, struct hc_vcpu_regs **ret,
                                struct hc_error *err)
 {
-        _cleanup_(hc_vcpu_regs_freep) struct hc_vcpu_regs *v = calloc(1, sizeof(*v));
-        static const char *const parts[] = {"vcpu_features", "writable_masks", "registers", "feature_ids"};
+        static const char *const parts[] = {"vcpu_features", "writable_masks", "registers",
+                                            "feature_ids"};
+        _cleanup_(hc_vcpu_regs_freep) struct hc_vcpu_regs *v = NULL;
         json_object *p[ELEMENTSOF(parts)];
         struct hc_identity id;
         int k;
 
-        if (!v)
-                return hc_error_at(err, ENOMEM, origin, 0, 0, "out of memory");
         if (!json_object_is_type(root, json_type_object))
                 return hc_error_at(err, EINVAL, origin, 0, 0, "expected a JSON object");
+        v = hc_vcpu_regs_new();
+        if (!v)
+                return hc_error_at(err, ENOMEM, origin, 0, 0, "out of memory");
         k = hc_json_check_keys(root, vcpu_keys, ELEMENTSOF(vcpu_keys), origin, NULL, err);
         id = (struct hc_identity){&v->host, &v->kernel, &v->probed_at, &v->probed_at_unix};
         k = k < 0 ? k : hc_parse_identity(root, HC_VCPU_REGS_SCHEMA, origin, &id, err);
@@ -186,7 +210,8 @@ static int vcpu_regs_from_json(json_object *root, const char *origin, struct hc_
         if (k < 0)
                 return k;
         if (!json_object_is_type(p[1], json_type_boolean))
-                return hc_error_field(err, EINVAL, origin, "writable_masks", "expected true or false");
+                return hc_error_field(err, EINVAL, origin, "writable_masks",
+                                      "expected true or false");
         v->writable_masks = json_object_get_boolean(p[1]);
         k = parse_features(v, p[0], origin, err);
         k = k < 0 ? k : parse_ids(v, p[2], origin, err);
@@ -232,17 +257,19 @@ int hc_vcpu_regs_load_beside(const char *records_dir, const char *host, struct h
 
         assert(records_dir);
         assert(host);
+        assert(ret);
         *ret = NULL;
         if (asprintf(&path, "%s/%s/%s.json", records_dir, HC_VCPU_REGS_SUBDIR, host) < 0)
                 return hc_error_at(err, ENOMEM, records_dir, 0, 0, "out of memory");
         if (access(path, F_OK) < 0 && errno == ENOENT)
                 return 0;
         k = hc_vcpu_regs_load(path, &v, err);
-        if (k < 0)
-                return k;
+        if (k < 0 || !v)
+                return k < 0 ? k : -EIO;
         if (strcmp(v->host, host) != 0)
-                return hc_error_field(err, EINVAL, path, "host", "expected \"%s\" (the file's name), got \"%s\"",
-                                      host, v->host);
+                return hc_error_field(err, EINVAL, path, "host",
+                                      "expected \"%s\" (the file's name), got \"%s\"", host,
+                                      v->host);
         *ret = TAKE_PTR(v);
         return 0;
 }
@@ -325,7 +352,8 @@ int hc_vcpu_regs_save(const struct hc_vcpu_regs *v, const char *path, struct hc_
 
 bool hc_vcpu_regs_current(const struct hc_vcpu_regs *v, const struct hc_record *r)
 {
-        return v && r && r->host && r->kernel && strcmp(v->host, r->host) == 0 && strcmp(v->kernel, r->kernel) == 0;
+        return v && r && r->host && r->kernel && strcmp(v->host, r->host) == 0 &&
+               strcmp(v->kernel, r->kernel) == 0;
 }
 
 static int compare_id(const void *key, const void *elem)
@@ -346,18 +374,20 @@ const struct hc_feature_id *hc_vcpu_regs_feature_id(const struct hc_vcpu_regs *v
 
         if (!v->n_feature_ids)
                 return NULL;
-        return bsearch(&key, v->feature_ids, v->n_feature_ids, sizeof(*v->feature_ids), compare_feature_id);
+        return bsearch(&key, v->feature_ids, v->n_feature_ids, sizeof(*v->feature_ids),
+                       compare_feature_id);
 }
 
 bool hc_vcpu_regs_equal(const struct hc_vcpu_regs *a, const struct hc_vcpu_regs *b)
 {
         if (!a || !b)
                 return a == b;
-        if (a->n_ids != b->n_ids || a->n_feature_ids != b->n_feature_ids || a->writable_masks != b->writable_masks)
+        if (a->n_ids != b->n_ids || a->n_feature_ids != b->n_feature_ids ||
+            a->writable_masks != b->writable_masks)
                 return false;
         return (a->n_ids == 0 || memcmp(a->ids, b->ids, a->n_ids * sizeof(*a->ids)) == 0) &&
-               (a->n_feature_ids == 0 ||
-                memcmp(a->feature_ids, b->feature_ids, a->n_feature_ids * sizeof(*a->feature_ids)) == 0);
+               (a->n_feature_ids == 0 || memcmp(a->feature_ids, b->feature_ids,
+                                                a->n_feature_ids * sizeof(*a->feature_ids)) == 0);
 }
 
 void hc_vcpu_set_done(struct hc_vcpu_set *s)
@@ -370,14 +400,18 @@ void hc_vcpu_set_done(struct hc_vcpu_set *s)
                 *s = (struct hc_vcpu_set){0};
 }
 
-int hc_vcpu_set_load(const char *records_dir, const struct hc_record_set *records, struct hc_vcpu_set *ret,
-                     struct hc_error *err)
+int hc_vcpu_set_load(const char *records_dir, const struct hc_record_set *records,
+                     struct hc_vcpu_set *ret, struct hc_error *err)
 {
         struct hc_vcpu_set s = {.v = calloc(records->n + 1, sizeof(*s.v))};
-        int k = s.v ? 0 : hc_error_at(err, ENOMEM, records_dir, 0, 0, "out of memory");
+        int k = 0;
+
+        if (!s.v)
+                return hc_error_at(err, ENOMEM, records_dir, 0, 0, "out of memory");
 
         for (size_t i = 0; i < records->n && k == 0; i++) {
-                k = hc_vcpu_regs_load_beside(records_dir, records->records[i]->host, &s.v[s.n], err);
+                k = hc_vcpu_regs_load_beside(records_dir, records->records[i]->host, &s.v[s.n],
+                                             err);
                 if (k == 0 && hc_vcpu_regs_current(s.v[s.n], records->records[i]))
                         s.n++;
                 else if (k == 0)

@@ -55,6 +55,7 @@ struct hc_vcpu_regs {
         char *origin;
 };
 
+struct hc_vcpu_regs *hc_vcpu_regs_new(void);
 struct hc_vcpu_regs *hc_vcpu_regs_free(struct hc_vcpu_regs *v);
 HC_DEFINE_CLEANUP(struct hc_vcpu_regs *, hc_vcpu_regs_free)
 
@@ -89,7 +90,7 @@ struct hc_vcpu_set {
 };
 void hc_vcpu_set_done(struct hc_vcpu_set *s);
 /* Loads DIR/vcpu/<host>.json for each record's host; hosts without a current one are left out. */
-int hc_vcpu_set_load(const char *records_dir, const struct hc_record_set *records, struct hc_vcpu_set *ret,
-                     struct hc_error *err);
+int hc_vcpu_set_load(const char *records_dir, const struct hc_record_set *records,
+                     struct hc_vcpu_set *ret, struct hc_error *err);
 /* NULL when s is NULL or the host has none. */
 const struct hc_vcpu_regs *hc_vcpu_set_find(const struct hc_vcpu_set *s, const char *host);

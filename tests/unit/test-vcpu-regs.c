@@ -49,9 +49,11 @@ HC_TEST(vcpu_regs__real_probe_roundtrips_byte_identical)
         _cleanup_(hc_vcpu_regs_freep) struct hc_vcpu_regs *v = NULL;
         struct hc_error err = {0};
 
-        HC_ASSERT(hc_vcpu_regs_parse(text, strlen(text), "lab-6.12-max.json", &v, &err) == 0, "%s", err.text);
+        HC_ASSERT(hc_vcpu_regs_parse(text, strlen(text), "lab-6.12-max.json", &v, &err) == 0, "%s",
+                  err.text);
         HC_ASSERT_INTEQ(v->n_ids, 269); /* QEMU 7.2's cpreg_vmstate_array_len on this host */
-        HC_ASSERT(v->writable_masks && v->features == (HC_VCPU_PMU_V3 | HC_VCPU_PTRAUTH | HC_VCPU_SVE),
+        HC_ASSERT(v->writable_masks &&
+                      v->features == (HC_VCPU_PMU_V3 | HC_VCPU_PTRAUTH | HC_VCPU_SVE),
                   "6.12 reports writable masks; QEMU's vCPU has PMU, pointer auth and SVE");
         again = hc_vcpu_regs_to_string(v);
         HC_ASSERT_STREQ(again, text);
@@ -60,22 +62,25 @@ HC_TEST(vcpu_regs__real_probe_roundtrips_byte_identical)
 static const struct {
         const char *from, *to, *error;
 } malformed[] = {
-        {"hypercall.vcpu-regs/v1", "hypercall.vcpu-regs/v2",
-         "bad.json: schema: expected \"hypercall.vcpu-regs/v1\", got \"hypercall.vcpu-regs/v2\""},
-        {"\"writable_masks\": true", "\"writable_masks\": 1", "bad.json: writable_masks: expected true or false"},
-        {"\"writable_masks\": true,", "\"writable_masks\": true, \"extra\": 1,", "bad.json: extra: unexpected key"},
-        {"\"pmu-v3\"", "\"pmu\"", "bad.json: vcpu_features: entry 0: expected \"pmu-v3\", \"ptrauth\" or \"sve\""},
-        {"\"ptrauth\"", "\"pmu-v3\"", "bad.json: vcpu_features: entry 1: \"pmu-v3\" twice"},
-        {"\"0x6020000000110000\"", "\"0x6020000000110zz0\"",
-         "bad.json: registers: entry 0: expected a hex string like \"0x603000000013c039\""},
-        {"\"0x6020000000110000\"", "\"0x6030000000100000\"",
-         "bad.json: registers: entry 0: 0x6030000000100000 is not a KVM/arm64 register QEMU migrates"},
-        {"\"0x6020000000110001\"", "\"0x6020000000110000\"",
-         "bad.json: registers: entry 1: expected IDs in ascending order without repeats"},
-        {"\"0x603000000013c039\": {", "\"0x603000000013c7ff\": {",
-         "bad.json: feature_ids.0x603000000013c7ff: expected the hex ID of a feature ID register"},
-        {"\"0x603000000013c039\": {\n      \"value\"", "\"0x603000000013c039\": {\n      \"val\"",
-         "bad.json: feature_ids.0x603000000013c039: unexpected key \"val\""},
+    {"hypercall.vcpu-regs/v1", "hypercall.vcpu-regs/v2",
+     "bad.json: schema: expected \"hypercall.vcpu-regs/v1\", got \"hypercall.vcpu-regs/v2\""},
+    {"\"writable_masks\": true", "\"writable_masks\": 1",
+     "bad.json: writable_masks: expected true or false"},
+    {"\"writable_masks\": true,", "\"writable_masks\": true, \"extra\": 1,",
+     "bad.json: extra: unexpected key"},
+    {"\"pmu-v3\"", "\"pmu\"",
+     "bad.json: vcpu_features: entry 0: expected \"pmu-v3\", \"ptrauth\" or \"sve\""},
+    {"\"ptrauth\"", "\"pmu-v3\"", "bad.json: vcpu_features: entry 1: \"pmu-v3\" twice"},
+    {"\"0x6020000000110000\"", "\"0x6020000000110zz0\"",
+     "bad.json: registers: entry 0: expected a hex string like \"0x603000000013c039\""},
+    {"\"0x6020000000110000\"", "\"0x6030000000100000\"",
+     "bad.json: registers: entry 0: 0x6030000000100000 is not a KVM/arm64 register QEMU migrates"},
+    {"\"0x6020000000110001\"", "\"0x6020000000110000\"",
+     "bad.json: registers: entry 1: expected IDs in ascending order without repeats"},
+    {"\"0x603000000013c039\": {", "\"0x603000000013c7ff\": {",
+     "bad.json: feature_ids.0x603000000013c7ff: expected the hex ID of a feature ID register"},
+    {"\"0x603000000013c039\": {\n      \"value\"", "\"0x603000000013c039\": {\n      \"val\"",
+     "bad.json: feature_ids.0x603000000013c039: unexpected key \"val\""},
 };
 
 HC_TEST(vcpu_regs__rejects_malformed_with_exact_error)
@@ -89,8 +94,9 @@ HC_TEST(vcpu_regs__rejects_malformed_with_exact_error)
                 int k = hc_vcpu_regs_parse(bad, strlen(bad), "bad.json", &v, &err);
 
                 HC_ASSERT(k < 0 && !v, "case %zu: accepted a malformed register set", i);
-                HC_ASSERT(strcmp(err.text, malformed[i].error) == 0, "case %zu: expected error\n  %s\nobserved\n  %s",
-                          i, malformed[i].error, err.text);
+                HC_ASSERT(strcmp(err.text, malformed[i].error) == 0,
+                          "case %zu: expected error\n  %s\nobserved\n  %s", i, malformed[i].error,
+                          err.text);
         }
 }
 
@@ -98,44 +104,53 @@ HC_TEST(vcpu_regs__rejects_malformed_with_exact_error)
 HC_TEST(vcpu_regs__writable_bits_need_writable_masks)
 {
         _cleanup_free_ char *text = hc_test_read_data("vcpu/lab-6.1-max.json");
-        _cleanup_free_ char *bad = hc_test_edited(text, "\"writable\": \"0x0\"", "\"writable\": \"0xf\"");
+        _cleanup_free_ char *bad =
+            hc_test_edited(text, "\"writable\": \"0x0\"", "\"writable\": \"0xf\"");
         struct hc_vcpu_regs *v = NULL;
         struct hc_error err = {0};
 
         HC_ASSERT(hc_vcpu_regs_parse(bad, strlen(bad), "bad.json", &v, &err) < 0 && !v, "accepted");
-        HC_ASSERT(strstr(err.text, "writable bits without \"writable_masks\": true"), "observed %s", err.text);
+        HC_ASSERT(strstr(err.text, "writable bits without \"writable_masks\": true"), "observed %s",
+                  err.text);
 }
 
 /* Every listed feature ID register needs its value: without it no ID rule can be judged. */
 HC_TEST(vcpu_regs__listed_feature_id_without_value_refused)
 {
         _cleanup_free_ char *text = hc_test_read_data("vcpu/lab-7-max.json");
-        _cleanup_free_ char *bad = hc_test_edited(text, "\"0x603000000013c039\": {", "\"0x603000000013c03a\": {");
+        _cleanup_free_ char *bad =
+            hc_test_edited(text, "\"0x603000000013c039\": {", "\"0x603000000013c03a\": {");
         struct hc_vcpu_regs *v = NULL;
         struct hc_error err = {0};
 
         HC_ASSERT(hc_vcpu_regs_parse(bad, strlen(bad), "bad.json", &v, &err) < 0 && !v, "accepted");
-        HC_ASSERT(strstr(err.text, "not in \"registers\"") || strstr(err.text, "missing ID_AA64MMFR1_EL1"),
+        HC_ASSERT(strstr(err.text, "not in \"registers\"") ||
+                      strstr(err.text, "missing ID_AA64MMFR1_EL1"),
                   "observed %s", err.text);
 }
 
-/* A register set lives beside the records as DIR/vcpu/HOST.json; none is not an error, a stranger's is. */
+/* A register set lives beside the records as DIR/vcpu/HOST.json; none is not an error, a stranger's
+ * is. */
 HC_TEST(vcpu_regs__loaded_beside_records_by_host_name)
 {
         _cleanup_(hc_vcpu_regs_freep) struct hc_vcpu_regs *v = NULL;
         struct hc_error err = {0};
 
-        HC_ASSERT(hc_vcpu_regs_load_beside(HC_TEST_DATA_DIR, "lab-6.1-max", &v, &err) == 0 && v, "%s", err.text);
+        HC_ASSERT(hc_vcpu_regs_load_beside(HC_TEST_DATA_DIR, "lab-6.1-max", &v, &err) == 0 && v,
+                  "%s", err.text);
         hc_vcpu_regs_free(TAKE_PTR(v));
         HC_ASSERT(hc_vcpu_regs_load_beside(HC_TEST_DATA_DIR, "no-such-host", &v, &err) == 0 && !v,
                   "a host without a register set is judged on firmware registers, not refused");
-        HC_ASSERT(hc_vcpu_regs_load_beside(HC_TEST_DATA_DIR "/vcpu/..", "lab-6.1-max", &v, &err) == 0 && v, "%s",
-                  err.text);
+        HC_ASSERT(hc_vcpu_regs_load_beside(HC_TEST_DATA_DIR "/vcpu/..", "lab-6.1-max", &v, &err) ==
+                          0 &&
+                      v,
+                  "%s", err.text);
 }
 
 HC_TEST(vcpu_regs__same_kernel_migrates)
 {
-        _cleanup_free_ char *a = verdict("lab-6.1-max", "lab-6.1-max"), *b = verdict("lab-7-max", "lab-7-max");
+        _cleanup_free_ char *a = verdict("lab-6.1-max", "lab-6.1-max"),
+                            *b = verdict("lab-7-max", "lab-7-max");
 
         HC_ASSERT_STREQ(a, "");
         HC_ASSERT_STREQ(b, "");
@@ -157,7 +172,8 @@ HC_TEST(vcpu_regs__register_only_on_destination_allowed)
         HC_ASSERT_STREQ(v, "");
 }
 
-/* 6.1's ID_AA64MMFR1_EL1 differs from 6.12's in a bit 6.12 does not let a VMM write: KVM said EINVAL. */
+/* 6.1's ID_AA64MMFR1_EL1 differs from 6.12's in a bit 6.12 does not let a VMM write: KVM said
+ * EINVAL. */
 HC_TEST(vcpu_regs__id_value_outside_writable_mask_refuses)
 {
         _cleanup_free_ char *v = verdict("lab-6.1-max", "lab-6.12-max");
@@ -175,9 +191,10 @@ HC_TEST(vcpu_regs__firmware_registers_left_to_the_catalog)
 
 static struct hc_vcpu_regs *one_id_register(uint64_t id, uint64_t value, uint64_t writable)
 {
-        struct hc_vcpu_regs *v = calloc(1, sizeof(*v));
+        struct hc_vcpu_regs *v = hc_vcpu_regs_new();
 
-        HC_ASSERT(v && (v->ids = calloc(1, sizeof(*v->ids))) && (v->feature_ids = calloc(1, sizeof(*v->feature_ids))),
+        HC_ASSERT(v && (v->ids = calloc(1, sizeof(*v->ids))) &&
+                      (v->feature_ids = calloc(1, sizeof(*v->feature_ids))),
                   "oom");
         v->host = strdup("x");
         v->ids[v->n_ids++] = id;
@@ -215,7 +232,8 @@ HC_TEST(vcpu_regs__signed_id_field_ordered_as_signed)
         HC_ASSERT_INTEQ(reasons(ID_AA64PFR0, 0x00000, 0xf0000, 0xf0000), 1);
 }
 
-/* CLIDR_EL1 has its own setter: any value within the writable mask (6.1 -> 7.3 moved with 0x3 vs 0x1). */
+/* CLIDR_EL1 has its own setter: any value within the writable mask (6.1 -> 7.3 moved with 0x3 vs
+ * 0x1). */
 HC_TEST(vcpu_regs__cache_geometry_takes_any_writable_value)
 {
         HC_ASSERT_INTEQ(reasons(CLIDR, 0x2000023, 0x2000021, 0xffffffff), 0);
@@ -229,6 +247,7 @@ HC_TEST(vcpu_regs__registers_named_for_messages)
 
         HC_ASSERT_STREQ(hc_reg_text(0x603000000013c039ULL, buf, sizeof(buf)), "ID_AA64MMFR1_EL1");
         HC_ASSERT_STREQ(hc_reg_text(0x603000000013c7fdULL, buf, sizeof(buf)), "S3_0_C15_C15_5");
-        HC_ASSERT_STREQ(hc_reg_text(0x6020000000110003ULL, buf, sizeof(buf)), "CCSIDR_EL1[CSSELR=3]");
+        HC_ASSERT_STREQ(hc_reg_text(0x6020000000110003ULL, buf, sizeof(buf)),
+                        "CCSIDR_EL1[CSSELR=3]");
         HC_ASSERT_STREQ(hc_reg_text(0x6030000000160003ULL, buf, sizeof(buf)), "VENDOR_HYP_BMAP_2");
 }
