@@ -198,41 +198,59 @@ test_unprivileged_denied_by_daemon() {
         [ "$(prop Generation)" = 1 ] || fail "a refused call changed something"
 }
 
-# kill -9 while the baseline is being rewritten: the file is always the old
-# or the new baseline, never a torn one.  Half the kills land exactly
-# mid-write (the moment the temp file appears), half at random moments.
+# kill -9 of the daemon while it writes the baseline.  Odd runs are killed
+# exactly at each step of the atomic write in turn, by strace (attached to the
+# running daemon) delivering SIGKILL when it enters that syscall: fchmod of the
+# fresh temp file, its fsync, the rename, the directory's fsync.  Even runs are
+# killed at random moments.  The baseline is always the old generation or the
+# new one, whole; before the rename the temp file is left, and the next start
+# removes it.
 test_kill9_never_tears_baseline() {
+        command -v strace >/dev/null || fail "strace missing (tests/daemon/host-packages.txt)"
         start_bus
         make_fleet
         write_config "SettleSec=1ms"
         # A bigger fleet makes each write longer: 3000 more web hosts.
         "$TOOL" clone-record "$T/fleet/web-01.json" "$T/fleet" 3000
-        local mid=0 runs=20 gen before after
+        local runs=20 steps=(fchmod:1 fsync:1 rename:1 fsync:2) step sc when before after temps tracer
+        local -A seen=()
         for run in $(seq "$runs"); do
                 start_daemon
                 before=$(jq .generation "$T/state/baseline.json")
                 if [ $((run % 2)) = 1 ]; then
-                        : >"$T/killer" # not the last run's "ready": the redirection below happens in the child
-                        "$TOOL" kill-on-create "$T/state" baseline.json.tmp. "$DAEMON_PID" 20 >"$T/killer" 2>&1 &
-                        local killer=$!
-                        eventually 50 grep -q ready "$T/killer" || fail "killer not ready"
+                        step=${steps[$(( (run / 2) % ${#steps[@]} ))]}
+                        sc=${step%:*} when=${step#*:}
+                        strace -qq -o /dev/null -f -p "$DAEMON_PID" -e trace="$sc" \
+                                -e inject="$sc:signal=KILL:when=$when" &
+                        tracer=$!
+                        eventually 50 grep -Eq "^TracerPid:[[:space:]]*[1-9]" "/proc/$DAEMON_PID/status" ||
+                                fail "run $run: strace did not attach"
                         toggle_ptp
-                        wait "$killer" || fail "run $run: no write to kill: $(cat "$T/killer")"
+                        wait "$DAEMON_PID" 2>/dev/null || true
+                        wait "$tracer" 2>/dev/null || true
+                        temps=$(find "$T/state" -name 'baseline.json.tmp.*' | wc -l)
+                        after=$(jq .generation "$T/state/baseline.json")
+                        case $step in
+                        fsync:2) [ "$after" = $((before + 1)) ] && [ "$temps" = 0 ] ||
+                                fail "run $run: killed after the rename: expected generation $((before + 1)) and no temp file, got $after and $temps" ;;
+                        *) [ "$after" = "$before" ] && [ "$temps" = 1 ] ||
+                                fail "run $run: killed at $step before the rename: expected generation $before and its temp file, got $after and $temps" ;;
+                        esac
+                        seen[$step]=1
                 else
                         toggle_ptp
                         sleep "0.0$((RANDOM % 10))"
                         kill -KILL "$DAEMON_PID"
+                        wait "$DAEMON_PID" 2>/dev/null || true
                 fi
-                wait "$DAEMON_PID" 2>/dev/null || true
-                ls "$T/state"/baseline.json.tmp.* >/dev/null 2>&1 && mid=$((mid + 1))
                 "$TOOL" check-baseline "$T/state/baseline.json" >/dev/null 2>"$T/err" ||
                         fail "run $run: torn or invalid baseline after kill -9: $(cat "$T/err")"
                 after=$(jq .generation "$T/state/baseline.json")
                 [ "$after" = "$before" ] || [ "$after" = $((before + 1)) ] ||
                         fail "run $run: generation $before became $after: neither old nor new"
         done
-        echo "kill -9: $runs runs, $mid killed mid-write (temp file left behind); every baseline whole"
-        [ "$mid" -ge $((runs / 4)) ] || fail "only $mid of $runs kills landed mid-write"
+        [ "${#seen[@]}" = "${#steps[@]}" ] || fail "not every step was killed: ${!seen[*]}"
+        echo "kill -9: $runs runs, $((runs / 2)) at each write step in turn (${steps[*]}), $((runs / 2)) at random moments; every baseline whole"
         # The next start cleans up what an interrupted write left.
         start_daemon
         ls "$T/state"/baseline.json.tmp.* >/dev/null 2>&1 && fail "temp files left after a clean start"
