@@ -128,9 +128,26 @@ static void format_duration(int64_t s, char *buf, size_t len)
                 snprintf(buf, len, "%" PRId64 "s", s);
 }
 
-static bool is_stale(const struct hc_policy *p, const struct hc_record *r, int64_t now)
+/* Probed more than max_record_age ago. */
+static bool is_old(const struct hc_policy *p, const struct hc_record *r, int64_t now)
 {
         return p->max_record_age > 0 && r->probed_at_unix < now - p->max_record_age;
+}
+
+/*
+ * Dated more than max_record_age after now: the prober's clock (or ours) is
+ * wrong, and such a record would otherwise stay "fresh" until the clock
+ * caught up, however long ago its host stopped probing.  Skew within
+ * max_record_age is tolerated.
+ */
+static bool is_from_the_future(const struct hc_policy *p, const struct hc_record *r, int64_t now)
+{
+        return p->max_record_age > 0 && r->probed_at_unix > now + p->max_record_age;
+}
+
+static bool is_stale(const struct hc_policy *p, const struct hc_record *r, int64_t now)
+{
+        return is_old(p, r, now) || is_from_the_future(p, r, now);
 }
 
 /* ---- one pool -------------------------------------------------------------------------- */
@@ -195,7 +212,9 @@ static int check_legacy(struct hc_pool_result *p)
         return 0;
 }
 
-static int check_stale(struct hc_pool_result *p, int64_t now)
+/* One stale_records issue for the records test() picks, worded by why. */
+static int stale_issue(struct hc_pool_result *p, int64_t now,
+                       bool (*test)(const struct hc_policy *, const struct hc_record *, int64_t), const char *why)
 {
         _cleanup_free_ const struct hc_record **stale = calloc(p->n_hosts + 1, sizeof(*stale));
         _cleanup_free_ char *who = NULL;
@@ -205,7 +224,7 @@ static int check_stale(struct hc_pool_result *p, int64_t now)
         if (!stale)
                 return -ENOMEM;
         for (size_t i = 0; i < p->n_hosts; i++)
-                if (is_stale(p->policy, p->hosts[i], now))
+                if (test(p->policy, p->hosts[i], now))
                         stale[n++] = p->hosts[i];
         if (n == 0)
                 return 0;
@@ -213,9 +232,16 @@ static int check_stale(struct hc_pool_result *p, int64_t now)
         if (!who)
                 return -ENOMEM;
         format_duration(p->policy->max_record_age, age, sizeof(age));
-        return add_issue(&p->errors, &p->n_errors, "stale_records", stale, n,
-                         "the records of %s are older than max_record_age %s; probe them again",
-                         who, age);
+        return add_issue(&p->errors, &p->n_errors, "stale_records", stale, n, "the records of %s %s %s; %s", who,
+                         why, age,
+                         test == is_old ? "probe them again" : "check the clocks of those hosts and of this one");
+}
+
+static int check_stale(struct hc_pool_result *p, int64_t now)
+{
+        int k = stale_issue(p, now, is_old, "are older than max_record_age");
+
+        return k < 0 ? k : stale_issue(p, now, is_from_the_future, "are dated in the future by more than max_record_age");
 }
 
 static int cmp_u64(const void *a, const void *b)

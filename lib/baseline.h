@@ -108,7 +108,8 @@ struct hc_baseline {
  *       "reg <name> absent" or "reg <name> <value> [default <value>]", then
  *       "unknown <id>" per unknown firmware register, "end"
  *   "stale <pool> <host>\n"                  per record older than its pool's
- *                                            max_record_age at `now`
+ *                                            max_record_age at `now`, or dated
+ *                                            more than max_record_age after it
  *
  * The clock enters only through the staleness verdicts, so running twice over
  * the same files gives the same digest until a record actually goes stale.

@@ -602,13 +602,21 @@ test_clock_jumps_against_max_record_age() {
         eventually 100 sh -c "jq -e '.pools[] | select(.pool == \"web\") | has(\"last_known_good\") | not' '$T/state/baseline.json'" ||
                 fail "web still held after the clock came back"
         [ "$(prop Generation)" = 1 ] || fail "the round trip moved the generation to $(prop Generation)"
-        # Back 400 days: the records are from the future; they are not stale, so nothing is held.
-        echo "-400d" >"$T/faketime"
+        # Back 10 days: the records are from the future, within max_record_age: nothing is held.
+        echo "-10d" >"$T/faketime"
         sleep 3
         jq -e '.pools[] | select(.pool == "web") | has("last_known_good") | not' "$T/state/baseline.json" >/dev/null ||
-                fail "a backward jump held web"
+                fail "a backward jump within max_record_age held web"
+        # Back 400 days: dated further in the future than max_record_age: stale, web held, db untouched.
+        echo "-400d" >"$T/faketime"
+        eventually 100 sh -c "busctl --system get-property $BUS_NAME $BUS_PATH $BUS_NAME LastError | grep -q 'dated in the future by more than max_record_age 30d'" ||
+                fail "400 days back, LastError: $(prop LastError)"
+        [ "$(jq -c '.pools[] | select(.pool == "web") | {generation, digest, registers}' "$T/state/baseline.json")" = "$before" ] ||
+                fail "web's values moved when its records came from the future"
+        jq -e '.pools[] | select(.pool == "db") | has("last_known_good") | not' "$T/state/baseline.json" >/dev/null ||
+                fail "db (no max_record_age) was held by a backward jump"
         [ "$(prop Generation)" = 1 ] || fail "a backward jump moved the generation"
-        echo "clock +60d: web held at last-known-good (stale records), db untouched; back to now: current, generation 1; -400d: nothing held"
+        echo "clock +60d: web held at last-known-good (stale records), db untouched; back to now: current, generation 1; -10d: nothing held; -400d: web held (records from the future), db untouched"
 }
 
 # No secret reaches the log, the properties or Describe(): a password in

@@ -323,6 +323,32 @@ HC_TEST(baseline__unknown_registers_refuse_or_warn)
         HC_ASSERT_STREQ(fx_issue_hosts(e), "b-02");
 }
 
+/*
+ * A record dated further in the future than max_record_age (a prober whose
+ * clock runs ahead, or ours behind) is stale too: otherwise it would stay
+ * fresh until the clock caught up, however long ago its host stopped probing.
+ * Skew within max_record_age is tolerated.
+ */
+HC_TEST(baseline__record_from_the_future_beyond_max_age_is_stale)
+{
+        _cleanup_(fx_done) struct fx f = {0};
+        struct hc_baseline *skewed, *future;
+        const struct hc_issue *e;
+
+        fx_add(&f.records, fx_host("web-01", "6.1", "max"));
+        fx_pool(&f.policies, "web", "web-*", "max_record_age: 24h\n");
+        skewed = fx_compute_at(&f.records, &f.policies, NULL, FX_PROBED_AT_UNIX - 86400);
+        future = fx_compute_at(&f.records, &f.policies, NULL, FX_PROBED_AT_UNIX - 86401);
+
+        HC_ASSERT(!fx_find(skewed, "web")->refused, "a record 24h ahead of the clock is within the age");
+        e = fx_issue(fx_find(future, "web")->errors, fx_find(future, "web")->n_errors, "stale_records");
+        HC_ASSERT(fx_find(future, "web")->refused && e, "more than 24h ahead refuses");
+        HC_ASSERT_STREQ(e->message, "the records of web-01 (6.1.0-56-arm64) are dated in the future by more than "
+                                    "max_record_age 1d; check the clocks of those hosts and of this one");
+        hc_baseline_free(skewed);
+        hc_baseline_free(future);
+}
+
 HC_TEST(baseline__stale_record_refuses_against_given_now)
 {
         _cleanup_(fx_done) struct fx f = {0};
