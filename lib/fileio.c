@@ -77,6 +77,12 @@ static int fsync_parent(const char *path)
 int hc_write_file_atomic(const char *path, const char *data, size_t len, mode_t mode,
                          struct hc_error *err)
 {
+        return hc_write_file_atomic_owned(path, data, len, mode, NULL, err);
+}
+
+int hc_write_file_atomic_owned(const char *path, const char *data, size_t len, mode_t mode,
+                               const struct hc_owner *owner, struct hc_error *err)
+{
         _cleanup_free_ char *tmp = NULL;
         _cleanup_close_ int fd = -1;
         int r;
@@ -91,7 +97,13 @@ int hc_write_file_atomic(const char *path, const char *data, size_t len, mode_t 
         if (fd < 0)
                 return hc_error_at(err, errno, path, 0, 0, "cannot create temporary file: %s",
                                    strerror(errno));
+        /*
+         * Mode first, then owner: mkostemp() made the file 0600 for us, and at
+         * no point may anyone but us and the final owner open it.
+         */
         r = fchmod(fd, mode) < 0 ? -errno : 0;
+        if (r == 0 && owner && fchown(fd, owner->uid, owner->gid) < 0)
+                r = -errno;
         if (r == 0)
                 r = write_all(fd, data, len);
         if (r == 0 && fsync(fd) < 0)
