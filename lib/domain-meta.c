@@ -15,6 +15,7 @@ struct hc_domain_meta *hc_domain_meta_free(struct hc_domain_meta *m)
         free(m->emulator);
         free(m->ld_preload);
         free(m->pool);
+        free(m->dac_label);
         free(m);
         return NULL;
 }
@@ -227,6 +228,26 @@ int hc_domain_meta_parse(const char *xml, size_t len, const char *origin, struct
                 if (!m->ld_preload)
                         return hc_error_set(err, ENOMEM, "out of memory");
         }
+        /*
+         * The domain's own labels are <domain><seclabel>, one per model; the
+         * <seclabel> of a disk or a chardev is a child of that device.  Kept
+         * as text: only the hook's start path judges it, so an unusual label
+         * on a domain hypercall does not manage never fails its other hooks.
+         */
+        for (const struct hc_xml_node *c = root->children; c; c = c->next) {
+                const char *model = hc_xml_attr(c, "model");
+                const struct hc_xml_node *label;
+
+                if (c->ns || strcmp(c->local, "seclabel") != 0 || !model || strcmp(model, "dac") != 0)
+                        continue;
+                label = hc_xml_child(c, NULL, "label");
+                if (label) {
+                        m->dac_label = trimmed(label->text);
+                        if (!m->dac_label)
+                                return hc_error_set(err, ENOMEM, "out of memory");
+                }
+                break;
+        }
         meta = hc_xml_child(root, NULL, "metadata");
         for (const struct hc_xml_node *c = meta ? meta->children : NULL; c; c = c->next) {
                 if (!c->ns || strcmp(c->ns, HC_XMLNS_VM) != 0)
@@ -239,6 +260,40 @@ int hc_domain_meta_parse(const char *xml, size_t len, const char *origin, struct
                         return r;
         }
         *ret = TAKE_PTR(m);
+        return 0;
+}
+
+/* "+N" with N decimal, no leading zeros, below (uint32_t)-1; *end after it. */
+static bool parse_plus_id(const char *s, const char **end, uint32_t *ret)
+{
+        uint64_t v = 0;
+        size_t n = 0;
+
+        if (*s++ != '+')
+                return false;
+        while (s[n] >= '0' && s[n] <= '9') {
+                v = v * 10 + (uint64_t)(s[n] - '0');
+                if (++n > 10)
+                        return false;
+        }
+        if (n == 0 || (n > 1 && s[0] == '0') || v >= UINT32_MAX)
+                return false; /* (uid_t)-1 means "unchanged" to fchown(): never a real owner */
+        *end = s + n;
+        *ret = (uint32_t)v;
+        return true;
+}
+
+int hc_dac_label_parse(const char *label, uid_t *ret_uid, gid_t *ret_gid)
+{
+        const char *p;
+        uint32_t uid, gid;
+
+        assert(ret_uid);
+        assert(ret_gid);
+        if (!label || !parse_plus_id(label, &p, &uid) || *p++ != ':' || !parse_plus_id(p, &p, &gid) || *p)
+                return -EINVAL;
+        *ret_uid = (uid_t)uid;
+        *ret_gid = (gid_t)gid;
         return 0;
 }
 

@@ -3,8 +3,9 @@
 
 /*
  * What the hook needs of a libvirt domain XML: name, UUID, architecture,
- * emulator, the <qemu:env> LD_PRELOAD (per-domain shim delivery) and
- * hypercall's own metadata element (docs/push-path-design.md):
+ * emulator, the <qemu:env> LD_PRELOAD (per-domain shim delivery), the DAC
+ * security label (the user QEMU runs as) and hypercall's own metadata
+ * element (docs/push-path-design.md):
  *
  *   <metadata>
  *     <hypercall:vm xmlns:hypercall="urn:hypercall:vm:1" pool="web">
@@ -20,6 +21,7 @@
  */
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "baseline-file.h"
 #include "catalog.h"
@@ -35,6 +37,7 @@ struct hc_domain_meta {
         char *emulator;      /* <devices><emulator>, NULL when absent */
         char *ld_preload;    /* <qemu:env name='LD_PRELOAD' value=...>, NULL when absent */
         char *pool;          /* <hypercall:vm pool=...>, NULL when the VM names none */
+        char *dac_label;     /* <seclabel model='dac'><label>, as written; NULL when absent */
         bool has_applied;    /* <hypercall:applied> present */
         uint64_t applied_generation;
         char applied_digest[HC_DIGEST_MAX];
@@ -46,6 +49,17 @@ HC_DEFINE_CLEANUP(struct hc_domain_meta *, hc_domain_meta_free)
 
 int hc_domain_meta_parse(const char *xml, size_t len, const char *origin, struct hc_domain_meta **ret,
                          struct hc_error *err);
+
+/*
+ * The user and group QEMU runs as, from the domain's DAC label.  libvirt
+ * writes a dynamic one as "+UID:+GID" (virSecurityDACGenLabel) once it has
+ * generated the domain's security labels, which is after the prepare hook
+ * and before the start hook.  Exactly that form is accepted: decimal, no
+ * leading zeros, below (uid_t)-1.  User or group names (possible in a static
+ * label) are refused rather than resolved: the hook must not guess whose
+ * passwd database libvirt would use.  0, or -EINVAL.
+ */
+int hc_dac_label_parse(const char *label, uid_t *ret_uid, gid_t *ret_gid);
 
 /*
  * The stamp hypercalld writes into a running domain's metadata once the VM

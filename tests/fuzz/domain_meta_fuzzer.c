@@ -2,7 +2,8 @@
 /*
  * Any byte string given to the hook's domain XML reader (the minimal XML
  * parser plus hypercall's metadata) is either read or refused with a
- * message; never a crash, a leak or an unbounded recursion.
+ * message; never a crash, a leak or an unbounded recursion.  A DAC label it
+ * finds is then judged as the hook's start path judges it.
  */
 #include <stdint.h>
 #include <string.h>
@@ -23,5 +24,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         if (!m->name || strlen(m->uuid) != 36)
                 __builtin_trap();
+        if (m->dac_label) {
+                uid_t uid;
+                gid_t gid;
+
+                if (hc_dac_label_parse(m->dac_label, &uid, &gid) == 0 && (uid == (uid_t)-1 || gid == (gid_t)-1))
+                        __builtin_trap(); /* "unchanged" to fchown(): never an owner */
+        }
         return 0;
 }
