@@ -8,6 +8,8 @@
  *  prepare begin      pick the VM's pool, read the last-known-good baseline,
  *                     check the shim's delivery, write /run/hypercall/vm/<uuid>.plan;
  *                     any problem: one line on stderr, exit 1, the VM does not start
+ *  start begin        hand the plan to QEMU's user (libvirt's DAC label, which
+ *                     does not exist yet at prepare): 0400, owned by that user
  *  migrate begin,     incoming VM: check that this host can accept the values
  *  restore begin      the VM brings (they arrive in the stream); refuse before QEMU starts
  *  started begin      check that the shim is mapped into QEMU (after the fact; see docs)
@@ -429,6 +431,21 @@ static void remove_stale_temps(const char *uuid)
         closedir(d);
 }
 
+/*
+ * Who may read the plan: QEMU's user and group, from the domain's DAC label.
+ * 1 with *ret set, 0 when the XML has no DAC label, or a refusal for a label
+ * the hook cannot read (a static label naming a user, say).
+ */
+static int qemu_owner(struct ctx *c, struct hc_owner *ret)
+{
+        if (!c->meta->dac_label)
+                return 0;
+        if (hc_dac_label_parse(c->meta->dac_label, &ret->uid, &ret->gid) < 0)
+                refuse(c, "cannot tell which user QEMU runs as: the DAC seclabel \"%s\" is not \"+UID:+GID\"",
+                       c->meta->dac_label);
+        return 1;
+}
+
 /* A migrate/restore begin accepted this VM a moment ago: consume its marker. */
 static bool take_incoming_marker(const char *uuid)
 {
@@ -449,9 +466,10 @@ static int do_prepare(struct ctx *c)
         const struct hc_baseline_pool *p;
         struct hc_plan plan;
         struct hc_error err = {0};
+        struct hc_owner owner;
         char why[HC_SHIM_ERR_MAX];
         const char *mode;
-        bool incoming;
+        bool incoming, owned;
 
         parse_domain(c);
         if (!is_arm64(c)) {
@@ -459,6 +477,7 @@ static int do_prepare(struct ctx *c)
                         "VM %s is not an aarch64 domain (%s): no firmware registers, no plan", vm_name(c), c->meta->arch);
                 return 0;
         }
+        owned = qemu_owner(c, &owner) > 0;
         incoming = take_incoming_marker(c->meta->uuid);
         p = choose_pool(c, &f);
         mode = check_delivery(c);
@@ -480,11 +499,57 @@ static int do_prepare(struct ctx *c)
         if (ensure_plan_dir(why, sizeof(why)) < 0)
                 refuse(c, "cannot write the plan: %s", why);
         remove_stale_temps(c->meta->uuid);
-        if (hc_plan_save(&plan, HC_HOOK_PLAN_DIR, &err) < 0)
+        /*
+         * libvirt generates a dynamic DAC label after this hook: until the
+         * start hook hands it over, the plan is root's, 0400, which nobody
+         * else can read.  A static label is already here: QEMU's from birth.
+         */
+        if (hc_plan_save(&plan, HC_HOOK_PLAN_DIR, owned ? &owner : NULL, &err) < 0)
                 refuse(c, "cannot write the plan: %s", hc_error_text(&err));
         journal(LOG_INFO, HC_MSGID_VM_PLAN_WRITTEN, c, incoming ? "plan-incoming" : "plan-start",
                 "VM %s: plan written for pool %s generation %" PRIu64 " (%s, %zu registers, shim via %s)",
                 vm_name(c), p->pool, plan.generation, incoming ? "incoming" : "start", plan.n_regs, mode);
+        return 0;
+}
+
+/*
+ * start begin: libvirt has generated the domain's security labels and is
+ * about to exec QEMU (or the wrapper) as the DAC label's user.  The plan
+ * becomes that user's, mode 0400: one fchown() of the file prepare wrote, so
+ * it goes from root's to QEMU's user's in one step and is never readable by
+ * anyone else.  No label means the hook cannot know who QEMU will be: the
+ * start is refused rather than the plan left unreadable or made readable by
+ * all.
+ */
+static int do_start(struct ctx *c)
+{
+        _cleanup_free_ char *path = NULL;
+        _cleanup_close_ int fd = -1;
+        struct hc_owner owner;
+        struct stat st;
+
+        parse_domain(c);
+        if (!is_arm64(c))
+                return 0;
+        path = hc_plan_path(HC_HOOK_PLAN_DIR, c->meta->uuid);
+        if (!path)
+                refuse(c, "out of memory");
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+        if (fd < 0 && errno == ENOENT)
+                return 0; /* no plan to hand over: the wrapper and the shim refuse QEMU without one */
+        if (fd < 0)
+                refuse(c, "cannot open the plan %s: %s", path, strerror(errno));
+        if (qemu_owner(c, &owner) == 0)
+                refuse(c, "cannot tell which user QEMU runs as: no DAC seclabel in the domain XML");
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+                refuse(c, "the plan %s is not a regular file", path);
+        /* Mode first: a plan some other writer left wider must not become QEMU's user's as it is. */
+        if (fchmod(fd, HC_PLAN_MODE) < 0 || fchown(fd, owner.uid, owner.gid) < 0)
+                refuse(c, "cannot give the plan %s to QEMU's user (%u:%u): %s", path, (unsigned)owner.uid,
+                       (unsigned)owner.gid, strerror(errno));
+        journal(LOG_INFO, HC_MSGID_VM_PLAN_WRITTEN, c, "plan-owner",
+                "VM %s: plan handed to QEMU's user %u:%u (mode 0400)", vm_name(c), (unsigned)owner.uid,
+                (unsigned)owner.gid);
         return 0;
 }
 
@@ -544,7 +609,7 @@ static int do_incoming(struct ctx *c)
         if (r >= 0)
                 remove_stale_temps(c->meta->uuid);
         marker = marker_path(c->meta->uuid);
-        if (r < 0 || !marker || hc_write_file_atomic(marker, c->op, strlen(c->op), 0644, &err) < 0)
+        if (r < 0 || !marker || hc_write_file_atomic(marker, c->op, strlen(c->op), 0600, &err) < 0)
                 refuse(c, "cannot record the incoming VM in %s: %s", HC_HOOK_PLAN_DIR,
                        r < 0 ? why : hc_error_text(&err));
         journal(LOG_INFO, HC_MSGID_VM_INCOMING_ACCEPTED, c, "incoming-accepted",
@@ -682,7 +747,8 @@ int main(int argc, char **argv)
         c.dom = argv[1];
         c.op = argv[2];
         c.sub = argv[3];
-        c.gate = strcmp(c.op, "prepare") == 0 || strcmp(c.op, "migrate") == 0 || strcmp(c.op, "restore") == 0;
+        c.gate = strcmp(c.op, "prepare") == 0 || strcmp(c.op, "start") == 0 || strcmp(c.op, "migrate") == 0 ||
+                 strcmp(c.op, "restore") == 0;
         current = &c;
         (void)signal(SIGALRM, on_alarm);
         (void)signal(SIGPIPE, SIG_IGN);
@@ -695,6 +761,8 @@ int main(int argc, char **argv)
         }
         if (strcmp(c.op, "prepare") == 0 && strcmp(c.sub, "begin") == 0)
                 r = do_prepare(&c);
+        else if (strcmp(c.op, "start") == 0 && strcmp(c.sub, "begin") == 0)
+                r = do_start(&c);
         else if ((strcmp(c.op, "migrate") == 0 || strcmp(c.op, "restore") == 0) && strcmp(c.sub, "begin") == 0)
                 r = do_incoming(&c);
         else if (strcmp(c.op, "started") == 0 && strcmp(c.sub, "begin") == 0)

@@ -219,7 +219,7 @@ char *hc_plan_path(const char *dir, const char *uuid)
         return path;
 }
 
-int hc_plan_save(const struct hc_plan *p, const char *dir, struct hc_error *err)
+int hc_plan_save(const struct hc_plan *p, const char *dir, const struct hc_owner *owner, struct hc_error *err)
 {
         _cleanup_free_ char *text = NULL, *path = NULL;
         int r;
@@ -233,7 +233,7 @@ int hc_plan_save(const struct hc_plan *p, const char *dir, struct hc_error *err)
         path = hc_plan_path(dir, p->uuid);
         if (!text || !path)
                 return hc_error_set(err, ENOMEM, "out of memory");
-        return hc_write_file_atomic(path, text, strlen(text), HC_PLAN_MODE, err);
+        return hc_write_file_atomic_owned(path, text, strlen(text), HC_PLAN_MODE, owner, err);
 }
 
 int hc_plan_remove(const char *dir, const char *uuid)

@@ -15,12 +15,13 @@
 
 #include "baseline-file.h"
 #include "catalog.h"
+#include "fileio.h"
 #include "hc-error.h"
 
 #define HC_PLAN_DIR      "/run/hypercall/vm"
 #define HC_PLAN_MAGIC    "hypercall-plan 1"
-/* World-readable: QEMU runs as its own user and must read it; it holds nothing secret. */
-#define HC_PLAN_MODE     0644
+/* Read-only for its owner: QEMU's user, once the hook knows it (docs/plan-format.md). */
+#define HC_PLAN_MODE     0400
 #define HC_UUID_LEN      36
 #define HC_VM_NAME_MAX   255
 #define HC_POOL_NAME_MAX 64
@@ -74,8 +75,11 @@ char *hc_plan_to_text(const struct hc_plan *p);
 /* dir/<uuid>.plan; caller frees. */
 char *hc_plan_path(const char *dir, const char *uuid);
 
-/* Validates, then writes dir/<uuid>.plan atomically with HC_PLAN_MODE. */
-int hc_plan_save(const struct hc_plan *p, const char *dir, struct hc_error *err);
+/*
+ * Validates, then writes dir/<uuid>.plan atomically with HC_PLAN_MODE,
+ * owned by owner (NULL: the caller, i.e. root until the hook hands it over).
+ */
+int hc_plan_save(const struct hc_plan *p, const char *dir, const struct hc_owner *owner, struct hc_error *err);
 
 /* Removes dir/<uuid>.plan; a missing file is not an error (idempotent). */
 int hc_plan_remove(const char *dir, const char *uuid);

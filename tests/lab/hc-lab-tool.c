@@ -101,7 +101,7 @@ static int cmd_plan_pool(const char *file, const char *pool_name, const char *uu
                 hc_error_set(&err, EINVAL, "expected \"incoming\", got \"%s\"", mode);
                 return fail(&err);
         }
-        if (hc_plan_save(&p, dir, &err) < 0)
+        if (hc_plan_save(&p, dir, NULL, &err) < 0)
                 return fail(&err);
         return 0;
 }
@@ -140,7 +140,7 @@ static int cmd_plan_set(const char *uuid, const char *name, const char *dir, int
         hc_sha256_final(&ctx, md);
         p.generation = 1;
         snprintf(p.digest, sizeof(p.digest), "sha256:%s", hc_sha256_hex(md, hex));
-        if (hc_plan_save(&p, dir, &err) < 0)
+        if (hc_plan_save(&p, dir, NULL, &err) < 0)
                 return fail(&err);
         return 0;
 }

@@ -100,7 +100,7 @@ HC_TEST(plan__text_is_the_documented_format)
         HC_ASSERT_STREQ(text, expect);
 }
 
-HC_TEST(plan__save_is_world_readable_and_remove_is_idempotent)
+HC_TEST(plan__save_is_read_only_for_its_owner_and_remove_is_idempotent)
 {
         char dir[] = "/tmp/hc-plan-XXXXXX";
         struct hc_plan p;
@@ -110,14 +110,38 @@ HC_TEST(plan__save_is_world_readable_and_remove_is_idempotent)
 
         HC_ASSERT(mkdtemp(dir), "mkdtemp");
         web_plan(&p);
-        HC_ASSERT(hc_plan_save(&p, dir, &err) == 0, "%s", err.text);
+        HC_ASSERT(hc_plan_save(&p, dir, NULL, &err) == 0, "%s", err.text);
         path = hc_plan_path(dir, UUID);
         HC_ASSERT(stat(path, &st) == 0, "%s exists", path);
-        HC_ASSERT_INTEQ(st.st_mode & 07777, 0644);
+        HC_ASSERT_INTEQ(st.st_mode & 07777, 0400);
+        HC_ASSERT_INTEQ(st.st_uid, geteuid());
         HC_ASSERT_INTEQ(hc_plan_remove(dir, UUID), 0);
         HC_ASSERT(access(path, F_OK) < 0, "plan removed");
         HC_ASSERT_INTEQ(hc_plan_remove(dir, UUID), 0);
         HC_ASSERT(rmdir(dir) == 0, "only the plan was written there");
+}
+
+/* The hook gives a plan to QEMU's user (its DAC label): the file is born that user's. */
+HC_TEST(plan__save_with_an_owner_writes_the_plan_as_that_owners_0400)
+{
+        char dir[] = "/tmp/hc-plan-XXXXXX";
+        /* As root a user that exists nowhere; otherwise the only owner we may give. */
+        struct hc_owner qemu = geteuid() == 0 ? (struct hc_owner){4242, 4243} : (struct hc_owner){getuid(), getgid()};
+        struct hc_plan p;
+        struct hc_error err = {0};
+        struct stat st;
+        _cleanup_free_ char *path = NULL;
+
+        HC_ASSERT(mkdtemp(dir), "mkdtemp");
+        web_plan(&p);
+        HC_ASSERT(hc_plan_save(&p, dir, &qemu, &err) == 0, "%s", err.text);
+        path = hc_plan_path(dir, UUID);
+        HC_ASSERT(stat(path, &st) == 0, "%s exists", path);
+        HC_ASSERT_INTEQ(st.st_mode & 07777, 0400);
+        HC_ASSERT_INTEQ(st.st_uid, qemu.uid);
+        HC_ASSERT_INTEQ(st.st_gid, qemu.gid);
+        HC_ASSERT_INTEQ(hc_plan_remove(dir, UUID), 0);
+        HC_ASSERT(rmdir(dir) == 0, "only the plan was written there (no temp file left)");
 }
 
 HC_TEST(plan__workaround_levels_are_never_planned)
@@ -129,7 +153,7 @@ HC_TEST(plan__workaround_levels_are_never_planned)
         HC_ASSERT(hc_plan_set(&p, "SMCCC_ARCH_WORKAROUND_1", 1, &err) == -EINVAL, "refused");
         HC_ASSERT_STREQ(err.text, "SMCCC_ARCH_WORKAROUND_1 is a workaround level: KVM validates it, it is never set");
         HC_ASSERT(hc_plan_set(&p, "STD_BMAP", 0x2, &err) == 0, "set accepts, save validates");
-        HC_ASSERT(hc_plan_save(&p, "/nonexistent", &err) == -EINVAL, "an out-of-mask value is never written");
+        HC_ASSERT(hc_plan_save(&p, "/nonexistent", NULL, &err) == -EINVAL, "an out-of-mask value is never written");
         HC_ASSERT_STREQ(err.text, "plan: STD_BMAP: expected bits within mask 0x1");
 }
 
@@ -248,7 +272,7 @@ HC_TEST(plan__shim_refuses_symlinked_or_world_writable_plan_paths)
         HC_ASSERT(mkdir(vm, 0755) == 0, "mkdir %s", vm);
         HC_ASSERT(chmod(vm, 0755) == 0, "chmod %s", vm);
         web_plan(&p);
-        HC_ASSERT(hc_plan_save(&p, vm, &e) == 0, "%s", e.text);
+        HC_ASSERT(hc_plan_save(&p, vm, NULL, &e) == 0, "%s", e.text);
         HC_ASSERT(hc_shim_plan_load(plan, &s, err, sizeof(err)) == 0, "the plan as written: %s", err);
 
         /* The plan itself a symbolic link (to a valid plan). */
