@@ -441,8 +441,8 @@ static int qemu_owner(struct ctx *c, struct hc_owner *ret)
         if (!c->meta->dac_label)
                 return 0;
         if (hc_dac_label_parse(c->meta->dac_label, &ret->uid, &ret->gid) < 0)
-                refuse(c, "cannot tell which user QEMU runs as: the DAC seclabel \"%s\" is not \"+UID:+GID\"",
-                       c->meta->dac_label);
+                refuse(c, "cannot tell which user QEMU runs as: the DAC seclabel \"%s\" is not %s",
+                       c->meta->dac_label, "\"+UID:+GID\"");
         return 1;
 }
 
@@ -536,20 +536,20 @@ static int do_start(struct ctx *c)
                 refuse(c, "out of memory");
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
         if (fd < 0 && errno == ENOENT)
-                return 0; /* no plan to hand over: the wrapper and the shim refuse QEMU without one */
+                return 0; /* nothing to hand over: the wrapper and the shim refuse QEMU */
         if (fd < 0)
                 refuse(c, "cannot open the plan %s: %s", path, strerror(errno));
         if (qemu_owner(c, &owner) == 0)
                 refuse(c, "cannot tell which user QEMU runs as: no DAC seclabel in the domain XML");
         if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
                 refuse(c, "the plan %s is not a regular file", path);
-        /* Mode first: a plan some other writer left wider must not become QEMU's user's as it is. */
+        /* Mode first: a plan left wider by another writer must not become QEMU's as it is. */
         if (fchmod(fd, HC_PLAN_MODE) < 0 || fchown(fd, owner.uid, owner.gid) < 0)
-                refuse(c, "cannot give the plan %s to QEMU's user (%u:%u): %s", path, (unsigned)owner.uid,
-                       (unsigned)owner.gid, strerror(errno));
+                refuse(c, "cannot give the plan %s to QEMU's user (%u:%u): %s", path,
+                       (unsigned)owner.uid, (unsigned)owner.gid, strerror(errno));
         journal(LOG_INFO, HC_MSGID_VM_PLAN_WRITTEN, c, "plan-owner",
-                "VM %s: plan handed to QEMU's user %u:%u (mode 0400)", vm_name(c), (unsigned)owner.uid,
-                (unsigned)owner.gid);
+                "VM %s: plan handed to QEMU's user %u:%u (mode 0400)", vm_name(c),
+                (unsigned)owner.uid, (unsigned)owner.gid);
         return 0;
 }
 
@@ -747,8 +747,8 @@ int main(int argc, char **argv)
         c.dom = argv[1];
         c.op = argv[2];
         c.sub = argv[3];
-        c.gate = strcmp(c.op, "prepare") == 0 || strcmp(c.op, "start") == 0 || strcmp(c.op, "migrate") == 0 ||
-                 strcmp(c.op, "restore") == 0;
+        c.gate = strcmp(c.op, "prepare") == 0 || strcmp(c.op, "start") == 0 ||
+                 strcmp(c.op, "migrate") == 0 || strcmp(c.op, "restore") == 0;
         current = &c;
         (void)signal(SIGALRM, on_alarm);
         (void)signal(SIGPIPE, SIG_IGN);

@@ -238,7 +238,8 @@ int hc_domain_meta_parse(const char *xml, size_t len, const char *origin, struct
                 const char *model = hc_xml_attr(c, "model");
                 const struct hc_xml_node *label;
 
-                if (c->ns || strcmp(c->local, "seclabel") != 0 || !model || strcmp(model, "dac") != 0)
+                if (c->ns || strcmp(c->local, "seclabel") != 0 || !model ||
+                    strcmp(model, "dac") != 0)
                         continue;
                 label = hc_xml_child(c, NULL, "label");
                 if (label) {
@@ -290,7 +291,8 @@ int hc_dac_label_parse(const char *label, uid_t *ret_uid, gid_t *ret_gid)
 
         assert(ret_uid);
         assert(ret_gid);
-        if (!label || !parse_plus_id(label, &p, &uid) || *p++ != ':' || !parse_plus_id(p, &p, &gid) || *p)
+        if (!label || !parse_plus_id(label, &p, &uid) || *p++ != ':' ||
+            !parse_plus_id(p, &p, &gid) || *p)
                 return -EINVAL;
         *ret_uid = (uid_t)uid;
         *ret_gid = (gid_t)gid;

@@ -219,7 +219,8 @@ char *hc_plan_path(const char *dir, const char *uuid)
         return path;
 }
 
-int hc_plan_save(const struct hc_plan *p, const char *dir, const struct hc_owner *owner, struct hc_error *err)
+int hc_plan_save(const struct hc_plan *p, const char *dir, const struct hc_owner *owner,
+                 struct hc_error *err)
 {
         _cleanup_free_ char *text = NULL, *path = NULL;
         int r;

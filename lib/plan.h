@@ -79,7 +79,8 @@ char *hc_plan_path(const char *dir, const char *uuid);
  * Validates, then writes dir/<uuid>.plan atomically with HC_PLAN_MODE,
  * owned by owner (NULL: the caller, i.e. root until the hook hands it over).
  */
-int hc_plan_save(const struct hc_plan *p, const char *dir, const struct hc_owner *owner, struct hc_error *err);
+int hc_plan_save(const struct hc_plan *p, const char *dir, const struct hc_owner *owner,
+                 struct hc_error *err);
 
 /* Removes dir/<uuid>.plan; a missing file is not an error (idempotent). */
 int hc_plan_remove(const char *dir, const char *uuid);

@@ -28,7 +28,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 uid_t uid;
                 gid_t gid;
 
-                if (hc_dac_label_parse(m->dac_label, &uid, &gid) == 0 && (uid == (uid_t)-1 || gid == (gid_t)-1))
+                if (hc_dac_label_parse(m->dac_label, &uid, &gid) == 0 &&
+                    (uid == (uid_t)-1 || gid == (gid_t)-1))
                         __builtin_trap(); /* "unchanged" to fchown(): never an owner */
         }
         return 0;

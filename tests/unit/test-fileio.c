@@ -31,7 +31,8 @@ static int entries(const char *dir)
 HC_TEST(fileio__owned_write_replaces_the_file_with_its_owner_and_mode)
 {
         char dir[] = "/tmp/hc-fileio-XXXXXX", path[64];
-        struct hc_owner qemu = geteuid() == 0 ? (struct hc_owner){4242, 4243} : (struct hc_owner){getuid(), getgid()};
+        struct hc_owner qemu =
+            geteuid() == 0 ? (struct hc_owner){4242, 4243} : (struct hc_owner){getuid(), getgid()};
         struct hc_error err = {0};
         _cleanup_free_ char *text = NULL;
         struct stat st;
@@ -39,7 +40,8 @@ HC_TEST(fileio__owned_write_replaces_the_file_with_its_owner_and_mode)
         HC_ASSERT(mkdtemp(dir), "mkdtemp");
         snprintf(path, sizeof(path), "%s/f", dir);
         HC_ASSERT(hc_write_file_atomic(path, "old\n", 4, 0644, &err) == 0, "%s", err.text);
-        HC_ASSERT(hc_write_file_atomic_owned(path, "new\n", 4, 0400, &qemu, &err) == 0, "%s", err.text);
+        HC_ASSERT(hc_write_file_atomic_owned(path, "new\n", 4, 0400, &qemu, &err) == 0, "%s",
+                  err.text);
         HC_ASSERT(stat(path, &st) == 0, "stat");
         HC_ASSERT_INTEQ(st.st_mode & 07777, 0400);
         HC_ASSERT_INTEQ(st.st_uid, qemu.uid);

@@ -126,7 +126,8 @@ HC_TEST(plan__save_with_an_owner_writes_the_plan_as_that_owners_0400)
 {
         char dir[] = "/tmp/hc-plan-XXXXXX";
         /* As root a user that exists nowhere; otherwise the only owner we may give. */
-        struct hc_owner qemu = geteuid() == 0 ? (struct hc_owner){4242, 4243} : (struct hc_owner){getuid(), getgid()};
+        struct hc_owner qemu =
+            geteuid() == 0 ? (struct hc_owner){4242, 4243} : (struct hc_owner){getuid(), getgid()};
         struct hc_plan p;
         struct hc_error err = {0};
         struct stat st;
@@ -153,7 +154,8 @@ HC_TEST(plan__workaround_levels_are_never_planned)
         HC_ASSERT(hc_plan_set(&p, "SMCCC_ARCH_WORKAROUND_1", 1, &err) == -EINVAL, "refused");
         HC_ASSERT_STREQ(err.text, "SMCCC_ARCH_WORKAROUND_1 is a workaround level: KVM validates it, it is never set");
         HC_ASSERT(hc_plan_set(&p, "STD_BMAP", 0x2, &err) == 0, "set accepts, save validates");
-        HC_ASSERT(hc_plan_save(&p, "/nonexistent", NULL, &err) == -EINVAL, "an out-of-mask value is never written");
+        HC_ASSERT(hc_plan_save(&p, "/nonexistent", NULL, &err) == -EINVAL,
+                  "an out-of-mask value is never written");
         HC_ASSERT_STREQ(err.text, "plan: STD_BMAP: expected bits within mask 0x1");
 }
 
