@@ -8,8 +8,8 @@
  *  prepare begin      pick the VM's pool, read the last-known-good baseline,
  *                     check the shim's delivery, write /run/hypercall/vm/<uuid>.plan;
  *                     any problem: one line on stderr, exit 1, the VM does not start
- *  start begin        hand the plan to QEMU's user (libvirt's DAC label, which
- *                     does not exist yet at prepare): 0400, owned by that user
+ *  start begin        let QEMU read the plan: group QEMU's (from libvirt's DAC
+ *                     label, which does not exist yet at prepare), mode 0440
  *  migrate begin,     incoming VM: check that this host can accept the values
  *  restore begin      the VM brings (they arrive in the stream); refuse before QEMU starts
  *  started begin      check that the shim is mapped into QEMU (after the fact; see docs)
@@ -432,17 +432,23 @@ static void remove_stale_temps(const char *uuid)
 }
 
 /*
- * Who may read the plan: QEMU's user and group, from the domain's DAC label.
- * 1 with *ret set, 0 when the XML has no DAC label, or a refusal for a label
- * the hook cannot read (a static label naming a user, say).
+ * Who the plan belongs to: root, and QEMU's group, the GID of the domain's
+ * DAC label (libvirt runs QEMU with exactly that GID).  Not QEMU's user: an
+ * owner may chmod its file and rewrite it, and hypercalld, root without
+ * CAP_DAC_OVERRIDE, reads every plan as its owner.  1 with *ret set, 0 when
+ * the XML has no DAC label, or a refusal for a label the hook cannot read (a
+ * static label naming a user, say).
  */
-static int qemu_owner(struct ctx *c, struct hc_owner *ret)
+static int plan_owner(struct ctx *c, struct hc_owner *ret)
 {
+        uid_t uid;
+
         if (!c->meta->dac_label)
                 return 0;
-        if (hc_dac_label_parse(c->meta->dac_label, &ret->uid, &ret->gid) < 0)
+        if (hc_dac_label_parse(c->meta->dac_label, &uid, &ret->gid) < 0)
                 refuse(c, "cannot tell which user QEMU runs as: the DAC seclabel \"%s\" is not %s",
                        c->meta->dac_label, "\"+UID:+GID\"");
+        ret->uid = 0;
         return 1;
 }
 
@@ -477,7 +483,7 @@ static int do_prepare(struct ctx *c)
                         "VM %s is not an aarch64 domain (%s): no firmware registers, no plan", vm_name(c), c->meta->arch);
                 return 0;
         }
-        owned = qemu_owner(c, &owner) > 0;
+        owned = plan_owner(c, &owner) > 0;
         incoming = take_incoming_marker(c->meta->uuid);
         p = choose_pool(c, &f);
         mode = check_delivery(c);
@@ -501,8 +507,9 @@ static int do_prepare(struct ctx *c)
         remove_stale_temps(c->meta->uuid);
         /*
          * libvirt generates a dynamic DAC label after this hook: until the
-         * start hook hands it over, the plan is root's, 0400, which nobody
-         * else can read.  A static label is already here: QEMU's from birth.
+         * start hook hands it over, the plan is root:root 0440, which nobody
+         * else can read.  A static label is already here: QEMU's group's
+         * from birth.
          */
         if (hc_plan_save(&plan, HC_HOOK_PLAN_DIR, owned ? &owner : NULL, &err) < 0)
                 refuse(c, "cannot write the plan: %s", hc_error_text(&err));
@@ -514,19 +521,21 @@ static int do_prepare(struct ctx *c)
 
 /*
  * start begin: libvirt has generated the domain's security labels and is
- * about to exec QEMU (or the wrapper) as the DAC label's user.  The plan
- * becomes that user's, mode 0400: one fchown() of the file prepare wrote, so
- * it goes from root's to QEMU's user's in one step and is never readable by
- * anyone else.  No label means the hook cannot know who QEMU will be: the
- * start is refused rather than the plan left unreadable or made readable by
- * all.
+ * about to exec QEMU (or the wrapper) as the DAC label's user and group.
+ * The plan becomes root:GID, mode 0440, with fchmod() and then fchown() of
+ * the file prepare wrote (root:root 0440): it goes from root's to QEMU's
+ * group's in one step and is never readable by anyone else.  No label means
+ * the hook cannot know who QEMU will be: the start is refused rather than
+ * the plan left unreadable to QEMU or made readable by all.
  */
 static int do_start(struct ctx *c)
 {
         _cleanup_free_ char *path = NULL;
         _cleanup_close_ int fd = -1;
         struct hc_owner owner;
+        char why[HC_SHIM_ERR_MAX];
         struct stat st;
+        int r;
 
         parse_domain(c);
         if (!is_arm64(c))
@@ -534,22 +543,28 @@ static int do_start(struct ctx *c)
         path = hc_plan_path(HC_HOOK_PLAN_DIR, c->meta->uuid);
         if (!path)
                 refuse(c, "out of memory");
+        /* The rule of every write to the plan directory (ensure_plan_dir). */
+        r = hc_shim_plan_dir_check(HC_HOOK_PLAN_DIR, why, sizeof(why));
+        if (r == -ENOENT)
+                return 0; /* no plan directory, no plan: the wrapper and the shim refuse QEMU */
+        if (r < 0)
+                refuse(c, "cannot let QEMU read the plan: %s", why);
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
         if (fd < 0 && errno == ENOENT)
                 return 0; /* nothing to hand over: the wrapper and the shim refuse QEMU */
         if (fd < 0)
-                refuse(c, "cannot open the plan %s: %s", path, strerror(errno));
-        if (qemu_owner(c, &owner) == 0)
+                refuse(c, "cannot let QEMU read the plan: %s: %s", path, strerror(errno));
+        if (plan_owner(c, &owner) == 0)
                 refuse(c, "cannot tell which user QEMU runs as: no DAC seclabel in the domain XML");
         if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
-                refuse(c, "the plan %s is not a regular file", path);
+                refuse(c, "cannot let QEMU read the plan: %s: not a regular file", path);
         /* Mode first: a plan left wider by another writer must not become QEMU's as it is. */
         if (fchmod(fd, HC_PLAN_MODE) < 0 || fchown(fd, owner.uid, owner.gid) < 0)
-                refuse(c, "cannot give the plan %s to QEMU's user (%u:%u): %s", path,
-                       (unsigned)owner.uid, (unsigned)owner.gid, strerror(errno));
-        journal(LOG_INFO, HC_MSGID_VM_PLAN_WRITTEN, c, "plan-owner",
-                "VM %s: plan handed to QEMU's user %u:%u (mode 0400)", vm_name(c),
-                (unsigned)owner.uid, (unsigned)owner.gid);
+                refuse(c, "cannot let QEMU read the plan: %s: cannot give it to group %u: %s", path,
+                       (unsigned)owner.gid, strerror(errno));
+        journal(LOG_INFO, HC_MSGID_VM_PLAN_WRITTEN, c, "plan-readable",
+                "VM %s: plan readable by QEMU's group %u (root:%u, mode 0440)", vm_name(c),
+                (unsigned)owner.gid, (unsigned)owner.gid);
         return 0;
 }
 

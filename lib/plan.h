@@ -20,8 +20,8 @@
 
 #define HC_PLAN_DIR      "/run/hypercall/vm"
 #define HC_PLAN_MAGIC    "hypercall-plan 1"
-/* Read-only for its owner: QEMU's user, once the hook knows it (docs/plan-format.md). */
-#define HC_PLAN_MODE     0400
+/* Read-only for root and QEMU's group, once the hook knows it (docs/plan-format.md). */
+#define HC_PLAN_MODE     0440
 #define HC_UUID_LEN      36
 #define HC_VM_NAME_MAX   255
 #define HC_POOL_NAME_MAX 64
@@ -77,7 +77,7 @@ char *hc_plan_path(const char *dir, const char *uuid);
 
 /*
  * Validates, then writes dir/<uuid>.plan atomically with HC_PLAN_MODE,
- * owned by owner (NULL: the caller, i.e. root until the hook hands it over).
+ * owned by owner (NULL: the caller; the hook passes root:QEMU's group).
  */
 int hc_plan_save(const struct hc_plan *p, const char *dir, const struct hc_owner *owner,
                  struct hc_error *err);

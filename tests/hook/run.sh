@@ -132,9 +132,10 @@ no_temp_files() {
         [ -z "$left" ] || fail "temporary files left in /run/hypercall/vm: $left"
 }
 
-# libvirt's DAC label for QEMU's user: nobody:nogroup stands in for libvirt-qemu.
+# libvirt's DAC label for QEMU's user and group (libvirt-qemu's on Debian);
+# different numbers, so that a uid used for a gid shows.
 QEMU_UID=65534
-QEMU_GID=65534
+QEMU_GID=65532
 DAC_LABEL="<seclabel type='dynamic' model='dac' relabel='yes'><label>+$QEMU_UID:+$QEMU_GID</label><imagelabel>+$QEMU_UID:+$QEMU_GID</imagelabel></seclabel>"
 
 # owner_mode FILE: "UID:GID MODE" as the host sees it.
@@ -144,20 +145,20 @@ owner_mode() { stat -c '%u:%g %a' "$1"; }
 as_qemu() { ns setpriv --reuid "$QEMU_UID" --regid "$QEMU_GID" --clear-groups -- "$@"; }
 
 # The start path's files have the modes the documentation states:
-# docs/plan-format.md (plan 0400: root's after prepare, QEMU's user's from
-# start begin on; directory 0755), the incoming marker 0600, and the
+# docs/plan-format.md (plan 0440: root:root after prepare, root:QEMU's group
+# from start begin on; directory 0755), the incoming marker 0600, and the
 # tmpfiles entries docs/hypercalld.md lists (systemd-tmpfiles itself creates
 # them here).
 test_files_have_documented_modes() {
         start_holder
         hook web-vm "$UUID" web prepare || fail "prepare: $(cat "$T/err")"
         [ "$(stat -c %a "$(in_ns_path /run/hypercall/vm)")" = 755 ] || fail "plan directory mode $(stat -c %a "$(in_ns_path /run/hypercall/vm)")"
-        [ "$(owner_mode "$(plan_file "$UUID")")" = "0:0 400" ] || fail "plan after prepare: $(owner_mode "$(plan_file "$UUID")")"
+        [ "$(owner_mode "$(plan_file "$UUID")")" = "0:0 440" ] || fail "plan after prepare: $(owner_mode "$(plan_file "$UUID")")"
         SECLABEL=$DAC_LABEL hook web-vm "$UUID" web start || fail "start: $(cat "$T/err")"
-        [ "$(owner_mode "$(plan_file "$UUID")")" = "$QEMU_UID:$QEMU_GID 400" ] ||
+        [ "$(owner_mode "$(plan_file "$UUID")")" = "0:$QEMU_GID 440" ] ||
                 fail "plan after start: $(owner_mode "$(plan_file "$UUID")")"
-        grep -q "^\*\*Mode 0400, owned by QEMU's user; directory 0755\.\*\*" "$SRC/docs/plan-format.md" ||
-                fail "docs/plan-format.md no longer states 0400 QEMU's user / 0755"
+        grep -q "^\*\*Mode 0440, root and QEMU's group; directory 0755\.\*\*" "$SRC/docs/plan-format.md" ||
+                fail "docs/plan-format.md no longer states 0440 root:QEMU's group / 0755"
         grep -q "^d /run/hypercall/vm  *0755 root root" "$SRC/systemd/tmpfiles-hypercall.conf" || fail "tmpfiles and plan-format.md disagree"
         as_qemu "$HOOKTOOL" check-plan "/run/hypercall/vm/$UUID.plan" | grep -q "^$UUID web " ||
                 fail "the shim, as QEMU's user, refuses the plan"
@@ -182,19 +183,22 @@ test_files_have_documented_modes() {
         done
         grep -qF 'creates `/run/hypercall{,/vm}`, `/var/lib/hypercall{,/fleet}`' "$SRC/docs/hypercalld.md" ||
                 fail "docs/hypercalld.md no longer lists the tmpfiles directories"
-        echo "modes: plan 0400 root after prepare, 0400 $QEMU_UID:$QEMU_GID after start; marker 0600 root; plan directory 0755; tmpfiles 0755 0755 0750 0755 as documented"
+        echo "modes: plan 0440 0:0 after prepare, 0440 0:$QEMU_GID after start; marker 0600 root; plan directory 0755; tmpfiles 0755 0755 0750 0755 as documented"
 }
 
-# The plan is readable by QEMU's user only, and never by anyone else, not
-# for a moment.  libvirt generates the DAC label (the user QEMU runs as)
-# after prepare begin and before start begin (tests/libvirt shows it), so
-# prepare writes the plan as root's 0400, and start begin gives it to the
-# label's user with fchmod(0400) then fchown() on the one file: strace shows
-# no other chmod or chown.  A static DAC label is already there at prepare:
-# then the temp file gets mode and owner before its first byte and before
-# the rename.  As QEMU's user the shim's reader accepts it; as another
-# unprivileged user it cannot be opened at all.
-test_plan_is_readable_by_qemus_user_only() {
+# The plan is readable by QEMU and by root only, never by anyone else, not
+# for a moment, and QEMU cannot change it.  libvirt generates the DAC label
+# (the user and group QEMU runs as) after prepare begin and before start
+# begin (tests/libvirt shows it), so prepare writes the plan root:root 0440,
+# and start begin gives it to the label's group with fchmod(0440) then
+# fchown(0, GID) on the one file: strace shows no other chmod or chown.  A
+# static DAC label is already there at prepare: then the temp file gets mode
+# and owner before its first byte and before the rename.  As QEMU's user and
+# group the shim's reader accepts it but chmod is refused (not the owner:
+# an owner could make it writable and rewrite it); root without capabilities
+# (hypercalld: CapabilityBoundingSet= empty) reads it; another user cannot
+# open it.
+test_plan_is_readable_by_qemu_and_root_only() {
         command -v strace >/dev/null || fail "strace missing (tests/hook/host-packages.txt)"
         start_holder
         local trace=trace=openat,fchmod,fchown,chmod,chown,fchmodat,fchownat,lchown,rename,renameat,renameat2,write
@@ -202,7 +206,7 @@ test_plan_is_readable_by_qemus_user_only() {
         domain_xml web-vm "$UUID" web >"$T/dom.xml"
         ns env -i LC_ALL=C PATH=$HOST_PATH ASAN_OPTIONS=detect_leaks=0 strace -qq -o "$T/prepare.strace" -e "$trace" \
                 "$HOOK" web-vm prepare begin - <"$T/dom.xml" 2>"$T/err" || fail "prepare: $(cat "$T/err")"
-        [ "$(owner_mode "$(plan_file "$UUID")")" = "0:0 400" ] || fail "plan after prepare: $(owner_mode "$(plan_file "$UUID")")"
+        [ "$(owner_mode "$(plan_file "$UUID")")" = "0:0 440" ] || fail "plan after prepare: $(owner_mode "$(plan_file "$UUID")")"
         grep -E "chown" "$T/prepare.strace" && fail "prepare (no label yet) gave the plan an owner"
         SECLABEL=$DAC_LABEL domain_xml web-vm "$UUID" web >"$T/dom.xml"
         ns env -i LC_ALL=C PATH=$HOST_PATH ASAN_OPTIONS=detect_leaks=0 strace -qq -o "$T/start.strace" -e "$trace" \
@@ -211,12 +215,16 @@ test_plan_is_readable_by_qemus_user_only() {
         grep -vE "/etc/ld\.so|/lib/|/usr/lib|/proc/self|/dev/|/sys/|/var/lib/hypercall|libhypercall|journal" "$T/start.strace" |
                 grep -vE '^\+\+\+|^---' | sed -E 's/^[0-9]+ +//; s/ +=  *[0-9-]+.*$/ = N/; s/\(([0-9]+),/(FD,/' >"$T/start.calls"
         printf '%s\n' "openat(AT_FDCWD, \"/run/hypercall/vm/$UUID.plan\", O_RDONLY|O_NOCTTY|O_NOFOLLOW|O_CLOEXEC) = N" \
-                "fchmod(FD, 0400) = N" "fchown(FD, $QEMU_UID, $QEMU_GID) = N" >"$T/start.want"
-        diff -u "$T/start.want" "$T/start.calls" || fail "start begin did more than open, fchmod 0400, fchown"
-        [ "$(owner_mode "$(plan_file "$UUID")")" = "$QEMU_UID:$QEMU_GID 400" ] ||
+                "fchmod(FD, 0440) = N" "fchown(FD, 0, $QEMU_GID) = N" >"$T/start.want"
+        diff -u "$T/start.want" "$T/start.calls" || fail "start begin did more than open, fchmod 0440, fchown"
+        [ "$(owner_mode "$(plan_file "$UUID")")" = "0:$QEMU_GID 440" ] ||
                 fail "plan after start: $(owner_mode "$(plan_file "$UUID")")"
         as_qemu "$HOOKTOOL" check-plan "/run/hypercall/vm/$UUID.plan" >"$T/check" 2>&1 ||
                 fail "QEMU's user cannot read its plan: $(cat "$T/check")"
+        if as_qemu chmod 0666 "/run/hypercall/vm/$UUID.plan" 2>/dev/null; then fail "QEMU's user could chmod its plan"; fi
+        if as_qemu sh -c "echo x >>/run/hypercall/vm/$UUID.plan" 2>/dev/null; then fail "QEMU's user could write its plan"; fi
+        ns setpriv --bounding-set -all --inh-caps -all -- "$HOOKTOOL" check-plan "/run/hypercall/vm/$UUID.plan" >"$T/check" 2>&1 ||
+                fail "root without capabilities (hypercalld) cannot read the plan: $(cat "$T/check")"
         if ns setpriv --reuid 65533 --regid 65533 --clear-groups -- "$HOOKTOOL" check-plan "/run/hypercall/vm/$UUID.plan" \
                 >"$T/check" 2>&1; then fail "another user read the plan"; fi
         grep -qxF "/run/hypercall/vm/$UUID.plan: Permission denied" "$T/check" || fail "another user: $(cat "$T/check")"
@@ -225,16 +233,16 @@ test_plan_is_readable_by_qemus_user_only() {
                 domain_xml web-vm "$UUID2" web >"$T/dom.xml"
         ns env -i LC_ALL=C PATH=$HOST_PATH ASAN_OPTIONS=detect_leaks=0 strace -qq -o "$T/static.strace" -e "$trace" \
                 "$HOOK" web-vm prepare begin - <"$T/dom.xml" 2>"$T/err" || fail "prepare, static label: $(cat "$T/err")"
-        [ "$(owner_mode "$(plan_file "$UUID2")")" = "$QEMU_UID:$QEMU_GID 400" ] ||
+        [ "$(owner_mode "$(plan_file "$UUID2")")" = "0:$QEMU_GID 440" ] ||
                 fail "plan after prepare with a static label: $(owner_mode "$(plan_file "$UUID2")")"
-        # On the temp file's descriptor: fchmod 0400, fchown, the first write, and only then the rename.
+        # On the temp file's descriptor: fchmod 0440, fchown, the first write, and only then the rename.
         grep -E "$UUID2\.plan\.tmp\.|^(fchmod|fchown|write)\(" "$T/static.strace" |
                 grep -vE 'write\(2,' | sed -E 's/\(.*//' | uniq >"$T/static.calls"
         printf '%s\n' openat fchmod fchown write rename >"$T/static.want"
         diff -u "$T/static.want" "$T/static.calls" || fail "the temp file was not given mode and owner before its write and rename: $(cat "$T/static.strace")"
-        grep -qE "^fchown\([0-9]+, $QEMU_UID, $QEMU_GID\) += 0" "$T/static.strace" || fail "fchown: $(grep fchown "$T/static.strace")"
+        grep -qE "^fchown\([0-9]+, 0, $QEMU_GID\) += 0" "$T/static.strace" || fail "fchown: $(grep fchown "$T/static.strace")"
         no_temp_files
-        echo "plan: 0:0 0400 after prepare; open O_NOFOLLOW, fchmod 0400, fchown $QEMU_UID:$QEMU_GID at start; read as QEMU's user, denied to uid 65533; static label: temp file fchmod+fchown before write and rename"
+        echo "plan: 0:0 0440 after prepare; open O_NOFOLLOW, fchmod 0440, fchown 0:$QEMU_GID at start; read by QEMU's user (no chmod, no write) and capability-less root, denied to uid 65533; static label: temp file fchmod+fchown before write and rename"
 }
 
 # Without a DAC label the hook cannot know who QEMU will be: start begin
@@ -248,7 +256,7 @@ test_start_without_a_dac_label_is_refused() {
         if hook web-vm "$UUID" web start; then fail "started without a DAC label"; fi
         grep -qxF "hypercall: VM web-vm refused: cannot tell which user QEMU runs as: no DAC seclabel in the domain XML" "$T/err" ||
                 fail "no label: $(cat "$T/err")"
-        [ "$(owner_mode "$(plan_file "$UUID")")" = "0:0 400" ] || fail "the refused plan changed: $(owner_mode "$(plan_file "$UUID")")"
+        [ "$(owner_mode "$(plan_file "$UUID")")" = "0:0 440" ] || fail "the refused plan changed: $(owner_mode "$(plan_file "$UUID")")"
         # A label libvirt writes without a <label> (an inactive definition's) is no label.
         if SECLABEL="<seclabel type='dynamic' model='dac' relabel='yes'/>" hook web-vm "$UUID" web start; then
                 fail "started with an empty DAC label"
@@ -263,7 +271,7 @@ test_start_without_a_dac_label_is_refused() {
                 grep -qxF "hypercall: VM web-vm refused: cannot tell which user QEMU runs as: the DAC seclabel \"$bad\" is not \"+UID:+GID\"" "$T/err" ||
                         fail "label $bad at start: $(cat "$T/err")"
         done
-        [ "$(owner_mode "$(plan_file "$UUID")")" = "0:0 400" ] || fail "a refused start changed the plan: $(owner_mode "$(plan_file "$UUID")")"
+        [ "$(owner_mode "$(plan_file "$UUID")")" = "0:0 440" ] || fail "a refused start changed the plan: $(owner_mode "$(plan_file "$UUID")")"
         if SECLABEL="<seclabel type='static' model='dac' relabel='no'><label>qemu:kvm</label></seclabel>" hook web-vm "$UUID2" web prepare; then
                 fail "prepare accepted a static label with names"
         fi
@@ -276,7 +284,7 @@ test_start_without_a_dac_label_is_refused() {
         ARCH=x86_64 SECLABEL="<seclabel type='static' model='dac'><label>qemu:kvm</label></seclabel>" hook x86-vm "$UUID2" web start ||
                 fail "x86_64 start with a named label: $(cat "$T/err")"
         [ ! -e "$(plan_file "$UUID2")" ] || fail "an unmanaged domain got a plan"
-        echo "refused at start: no label, empty label, 5 malformed labels (one line each, plan left root's 0400); names refused at prepare; x86_64 untouched"
+        echo "refused at start: no label, empty label, 5 malformed labels (one line each, plan left root:root 0440); names refused at prepare; x86_64 untouched"
 }
 
 # A plan directory someone other than root could write is refused before

@@ -59,9 +59,9 @@ check_running_with_plan() { # NAME POOL DELIVERY
         expect_has "$name plan" "$plan" "vm-uuid $(dom_uuid "$name")"
         expect_has "$name plan" "$plan" "pool $pool"
         expect_has "$name plan" "$plan" "mode start"
-        # Readable by QEMU's user only (docs/plan-format.md): the start hook gave it to the DAC label's user.
+        # Readable by root and QEMU only (docs/plan-format.md): the start hook gave it to the DAC label's group.
         expect_eq "$name plan owner and mode" "$(stat -c '%u:%g %a' "$LAB/hc-run/vm/$(dom_uuid "$name").plan")" \
-                "$(id -u libvirt-qemu):$(id -g libvirt-qemu) 400"
+                "0:$(id -g libvirt-qemu) 440"
         pid=$(qemu_pid "$name")
         maps=$(cat /proc/"$pid"/maps)
         expect_has "$name: shim mapped into QEMU pid $pid" "$maps" "$SHIM_PATH"
@@ -86,15 +86,16 @@ case_start_wrapper() {
         say "start_wrapper: plan, shim mapped, status line, no taint; plan gone after stop"
 }
 
-# The plan is readable by QEMU's user only: libvirt's DAC label (the user
-# QEMU runs as) is not in the XML at prepare begin and is at start begin (a
-# recorder hook keeps both), so the plan is root's 0400 after prepare and
-# libvirt-qemu's 0400 by the time QEMU, running as libvirt-qemu, reads it:
-# the wrapper accepted it and the shim's status line names its values.
-case_plan_readable_by_qemu_user_only() {
+# The plan is readable by QEMU and root only: libvirt's DAC label (the user
+# and group QEMU runs as) is not in the XML at prepare begin and is at start
+# begin (a recorder hook keeps both), so the plan is root:root 0440 after
+# prepare and root:libvirt-qemu 0440 by the time QEMU, running as
+# libvirt-qemu, reads it: the wrapper accepted it and the shim's status line
+# names its values.  Root without capabilities (hypercalld) reads it too.
+case_plan_readable_by_qemu_and_root_only() {
         local uuid qemu_ids
         uuid=$(dom_uuid lv-owner)
-        qemu_ids="$(id -u libvirt-qemu):$(id -g libvirt-qemu)"
+        qemu_ids="0:$(id -g libvirt-qemu)"
         cat > "$LAB/etc/hooks/qemu.d/00-test-record-start" <<EOS
 #!/bin/sh
 case "\$2 \$3" in
@@ -117,13 +118,16 @@ EOS
         rm -f "$LAB"/etc/hooks/qemu.d/*-test-record-start
         ! grep -q "model='dac'" "$LAB/ctl/owner-prepare.xml" || die "prepare begin already carries a DAC label: $(grep -A2 seclabel "$LAB/ctl/owner-prepare.xml")"
         expect_has "start begin XML" "$(cat "$LAB/ctl/owner-start.xml")" "<label>+$(id -u libvirt-qemu):+$(id -g libvirt-qemu)</label>"
-        expect_eq "plan after prepare (ours ran before the recorder's start begin)" "$(cat "$LAB/ctl/owner-after-prepare")" "0:0 400"
-        expect_eq "plan after our start begin" "$(cat "$LAB/ctl/owner-after-start")" "$qemu_ids 400"
+        expect_eq "plan after prepare (ours ran before the recorder's start begin)" "$(cat "$LAB/ctl/owner-after-prepare")" "0:0 440"
+        expect_eq "plan after our start begin" "$(cat "$LAB/ctl/owner-after-start")" "$qemu_ids 440"
         check_running_with_plan lv-owner web
         expect_eq "QEMU's user" "$(awk '/^Uid:/ {print $2}' /proc/"$(qemu_pid lv-owner)"/status)" "$(id -u libvirt-qemu)"
+        expect_eq "QEMU's group" "$(awk '/^Gid:/ {print $2}' /proc/"$(qemu_pid lv-owner)"/status)" "$(id -g libvirt-qemu)"
+        setpriv --bounding-set -all --inh-caps -all -- cat "$LAB/hc-run/vm/$uuid.plan" >/dev/null ||
+                die "root without capabilities (hypercalld) cannot read the plan"
         V destroy lv-owner >/dev/null
         [ ! -e "$LAB/hc-run/vm/$uuid.plan" ] || die "plan still there after destroy"
-        say "plan_readable_by_qemu_user_only: no DAC label at prepare, +UID:+GID at start; plan 0:0 0400, then $qemu_ids 0400; QEMU (uid $(id -u libvirt-qemu)) read it"
+        say "plan_readable_by_qemu_and_root_only: no DAC label at prepare, +UID:+GID at start; plan 0:0 0440, then $qemu_ids 0440; QEMU (uid $(id -u libvirt-qemu)) and capability-less root read it"
 }
 
 case_start_qemu_env() {

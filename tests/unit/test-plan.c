@@ -113,7 +113,7 @@ HC_TEST(plan__save_is_read_only_for_its_owner_and_remove_is_idempotent)
         HC_ASSERT(hc_plan_save(&p, dir, NULL, &err) == 0, "%s", err.text);
         path = hc_plan_path(dir, UUID);
         HC_ASSERT(stat(path, &st) == 0, "%s exists", path);
-        HC_ASSERT_INTEQ(st.st_mode & 07777, 0400);
+        HC_ASSERT_INTEQ(st.st_mode & 07777, 0440);
         HC_ASSERT_INTEQ(st.st_uid, geteuid());
         HC_ASSERT_INTEQ(hc_plan_remove(dir, UUID), 0);
         HC_ASSERT(access(path, F_OK) < 0, "plan removed");
@@ -121,13 +121,13 @@ HC_TEST(plan__save_is_read_only_for_its_owner_and_remove_is_idempotent)
         HC_ASSERT(rmdir(dir) == 0, "only the plan was written there");
 }
 
-/* The hook gives a plan to QEMU's user (its DAC label): the file is born that user's. */
-HC_TEST(plan__save_with_an_owner_writes_the_plan_as_that_owners_0400)
+/* With a static DAC label the hook writes the plan root:QEMU's group from birth. */
+HC_TEST(plan__save_with_an_owner_writes_the_plan_as_that_owners_0440)
 {
         char dir[] = "/tmp/hc-plan-XXXXXX";
-        /* As root a user that exists nowhere; otherwise the only owner we may give. */
+        /* As root a group that exists nowhere; otherwise the only owner we may give. */
         struct hc_owner qemu =
-            geteuid() == 0 ? (struct hc_owner){4242, 4243} : (struct hc_owner){getuid(), getgid()};
+            geteuid() == 0 ? (struct hc_owner){0, 4243} : (struct hc_owner){getuid(), getgid()};
         struct hc_plan p;
         struct hc_error err = {0};
         struct stat st;
@@ -138,7 +138,7 @@ HC_TEST(plan__save_with_an_owner_writes_the_plan_as_that_owners_0400)
         HC_ASSERT(hc_plan_save(&p, dir, &qemu, &err) == 0, "%s", err.text);
         path = hc_plan_path(dir, UUID);
         HC_ASSERT(stat(path, &st) == 0, "%s exists", path);
-        HC_ASSERT_INTEQ(st.st_mode & 07777, 0400);
+        HC_ASSERT_INTEQ(st.st_mode & 07777, 0440);
         HC_ASSERT_INTEQ(st.st_uid, qemu.uid);
         HC_ASSERT_INTEQ(st.st_gid, qemu.gid);
         HC_ASSERT_INTEQ(hc_plan_remove(dir, UUID), 0);
