@@ -563,8 +563,8 @@ static int do_start(struct ctx *c)
                 refuse(c, "cannot let QEMU read the plan: %s: cannot give it to group %u: %s", path,
                        (unsigned)owner.gid, strerror(errno));
         journal(LOG_INFO, HC_MSGID_VM_PLAN_WRITTEN, c, "plan-readable",
-                "VM %s: plan readable by QEMU's group %u (root:%u, mode 0440)", vm_name(c),
-                (unsigned)owner.gid, (unsigned)owner.gid);
+                "VM %s: plan is root:%u 0440, readable by QEMU (DAC label %s)", vm_name(c),
+                (unsigned)owner.gid, c->meta->dac_label);
         return 0;
 }
 
