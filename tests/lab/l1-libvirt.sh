@@ -12,7 +12,8 @@
 #   /lab/baseline-stale.json  one computed from a stale record of this host (a newer
 #                             kernel than it runs now): the shim must refuse it
 #
-# libvirtd runs as root without systemd, dbus or virtlogd (arm64-lab.md); hypercall is
+# libvirtd runs as root without systemd, dbus or virtlogd (arm64-lab.md), QEMU as
+# libvirt-qemu (uid 64055, in group kvm); hypercall is
 # installed as docs/push-path-design.md tells an operator: the `cmake --install` tree
 # (/opt/hypercall-install), then SIGHUP to libvirtd, the wrapper as <emulator>, the
 # pool in the domain's metadata.  Each step is reported like an L2 run (l1-lib.sh):
@@ -33,9 +34,13 @@ lv_setup() {
         mkdir -p /root /run/libvirt /var/lib/libvirt/qemu /var/log/libvirt/qemu /var/cache/libvirt/qemu \
                 /etc/libvirt /var/lib/hypercall
         # Debian's config files are in libvirt-daemon-system, which pulls in systemd
+        # QEMU runs as Debian's libvirt-qemu with /dev/kvm through group kvm, as on a
+        # Debian host (udev's 0660 root:kvm), so the plan's group handover is real.
+        chgrp kvm /dev/kvm
+        chmod 0660 /dev/kvm
         cat >/etc/libvirt/qemu.conf <<'C'
-user = "root"
-group = "root"
+user = "libvirt-qemu"
+group = "libvirt-qemu"
 dynamic_ownership = 0
 remember_owner = 0
 security_driver = "none"
@@ -124,11 +129,14 @@ lv_facts() { # domain
         [ "$1" = web-vm ] || uuid=$LV_FOREIGN_UUID
         if [ -f "/run/hypercall/vm/$uuid.plan" ]; then
                 sed 's/^/fact plan: /' "/run/hypercall/vm/$uuid.plan"
+                echo "fact plan-owner: $(stat -c '%u:%g %a' "/run/hypercall/vm/$uuid.plan")"
         else
                 echo "fact plan: none"
         fi
         echo "fact state: $(timeout 30 virsh domstate "$1" 2>&1 | head -1)"
-        echo "fact qemu-pid: $(cat "/run/libvirt/qemu/$1.pid" 2>/dev/null || echo none)"
+        pid=$(cat "/run/libvirt/qemu/$1.pid" 2>/dev/null || echo none)
+        echo "fact qemu-pid: $pid"
+        [ "$pid" = none ] || echo "fact qemu-ids: $(awk '/^Uid:/ { u = $2 } /^Gid:/ { g = $2 } END { print u ":" g }' "/proc/$pid/status")"
 }
 
 # Stop libvirtd, start it again; the domain must still run, under the same QEMU.

@@ -715,6 +715,9 @@ LAB_TEST(lab__libvirt_start_gives_the_guest_its_pools_services)
         check_says(r, "fact plan: pool web");
         check_says(r, "/usr/libexec/hypercall/qemu-system-aarch64");
         check_says(r, "verified 4 registers before the first KVM_RUN");
+        /* QEMU runs as Debian's libvirt-qemu and reads its plan through the group the hook gave it. */
+        check_says(r, "fact qemu-ids: 64055:64055");
+        check_says(r, "fact plan-owner: 0:64055 440");
 }
 
 /* virsh reset (a new pass, same values), destroy (plan removed), start again (same values). */
