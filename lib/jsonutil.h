@@ -8,6 +8,8 @@
 
 #include "hc-error.h"
 
+HC_DEFINE_CLEANUP(json_object *, json_object_put)
+
 /*
  * Parses exactly one JSON document (trailing content is an error) with a
  * nesting limit; syntax errors are reported as origin:line:column.

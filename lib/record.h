@@ -11,6 +11,7 @@
 
 #include "catalog.h"
 #include "hc-error.h"
+#include "jsonutil.h" /* json_object_putp, which record users have always had from here */
 
 #define HC_RECORD_SCHEMA "hypercall.host/v1"
 
@@ -37,7 +38,6 @@ struct hc_record {
 struct hc_record *hc_record_new(void);
 struct hc_record *hc_record_free(struct hc_record *r);
 HC_DEFINE_CLEANUP(struct hc_record *, hc_record_free)
-HC_DEFINE_CLEANUP(json_object *, json_object_put)
 
 /* Parses and validates a record; origin names the input in errors. */
 int hc_record_parse(const char *text, size_t len, const char *origin, struct hc_record **ret,

@@ -45,6 +45,7 @@ run_case() {
         check_migration_not_member_exits_64) $ctl check-migration $R --pool web --from db-01 --to web-01 ;;
         check_host_may_join)           $ctl check-host $D/records/web-05-612.json --pool web $R ;;
         check_host_legacy_narrows)     $ctl check-host $D/records/web-05-legacy.json --pool web $R --json ;;
+        check_host_duplicate_key_exits_2) $ctl check-host $D/records/web-05-duplicate-key.json --pool web $R ;;
         what_if_kernel_upgrade)        $ctl what-if --pool web --replace web-03=$D/records/web-03-upgraded-73.json $R ;;
         what_if_add_and_remove_json)   $ctl what-if --pool web --remove web-01 --add $D/records/web-05-612.json $R --json ;;
         what_if_add_existing_exits_64) $ctl what-if --pool web --add examples/fleet/web-01.json $R ;;

@@ -263,6 +263,21 @@ HC_TEST(baseline_file__rejects_malformed_with_field)
         }
 }
 
+/* A repeated key is refused before anything else is looked at (json-c would keep the last). */
+HC_TEST(baseline_file__duplicate_key_refused_with_position)
+{
+        _cleanup_(json_object_putp) json_object *doc = computed_doc();
+        _cleanup_(hc_baseline_file_freep) struct hc_baseline_file *f = update(NULL, doc, NULL, 0, NULL);
+        _cleanup_free_ char *good = hc_baseline_file_to_string(f), *bad = NULL;
+        struct hc_baseline_file *out = NULL;
+        struct hc_error err = {0};
+
+        bad = hc_test_edited(good, "\"generation\": 1,", "\"generation\": 1, \"generation\": 2,");
+        HC_ASSERT_INTEQ(hc_baseline_file_parse(bad, strlen(bad), "b.json", &out, &err), -EINVAL);
+        HC_ASSERT(out == NULL, "nothing half-loaded");
+        HC_ASSERT_STREQ(err.text, "b.json:4:20: duplicate key \"generation\"");
+}
+
 HC_TEST(baseline_file__rejects_hand_edited_digest_and_truncation)
 {
         _cleanup_(json_object_putp) json_object *doc = computed_doc();

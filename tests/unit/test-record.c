@@ -151,6 +151,38 @@ HC_TEST(record__rejects_malformed_with_exact_error)
         }
 }
 
+/*
+ * json-c keeps the last of two equal keys: without this check a second "STD_BMAP" would
+ * silently replace the first.  The error points at the second one, as written.
+ */
+HC_TEST(record__duplicate_key_refused_with_position)
+{
+        static const struct {
+                const char *from, *to, *error;
+        } cases[] = {
+                {"\"VENDOR_HYP_BMAP\":  ", "\"STD_BMAP\": {\"present\": false},\n    \"VENDOR_HYP_BMAP\":  ",
+                 "bad.json:15:5: duplicate key \"STD_BMAP\""},
+                {"\"kvm_mode\": \"vhe\",", "\"kvm_mode\": \"vhe\", \"host\": \"web-02\",",
+                 "bad.json:7:22: duplicate key \"host\""},
+                {"\"value\": \"0x10001\"}", "\"value\": \"0x10001\", \"value\": \"0x10002\"}",
+                 "bad.json:9:70: duplicate key \"value\""},
+                /* The same key spelled with an escape is the same key to json-c. */
+                {"\"VENDOR_HYP_BMAP\":  ", "\"\\u0053TD_BMAP\": {\"present\": false},\n    \"VENDOR_HYP_BMAP\":  ",
+                 "bad.json:15:5: duplicate key \"\\u0053TD_BMAP\""},
+        };
+        _cleanup_free_ char *text = hc_test_read_data("records/web-01.json");
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_free_ char *bad = hc_test_edited(text, cases[i].from, cases[i].to);
+                struct hc_record *r = NULL;
+                struct hc_error err = {0};
+
+                HC_ASSERT_INTEQ(hc_record_parse(bad, strlen(bad), "bad.json", &r, &err), -EINVAL);
+                HC_ASSERT(!r, "case %zu: nothing half-loaded", i);
+                HC_ASSERT_STREQ(err.text, cases[i].error);
+        }
+}
+
 HC_TEST(record__save_is_atomic_and_reloads)
 {
         _cleanup_free_ char *text = hc_test_read_data("records/web-01.json");

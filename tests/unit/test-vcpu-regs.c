@@ -114,12 +114,32 @@ HC_TEST(vcpu_regs__writable_bits_need_writable_masks)
                   err.text);
 }
 
+/* json-c would keep the second "value": a repeated key is refused where it stands. */
+HC_TEST(vcpu_regs__duplicate_key_refused_with_position)
+{
+        _cleanup_free_ char *text = hc_test_read_data("vcpu/lab-7-max.json");
+        _cleanup_free_ char *bad = hc_test_edited(text, "\"value\": \"0x11010211122\",",
+                                                  "\"value\": \"0x11010211122\", "
+                                                  "\"value\": \"0x0\",");
+        struct hc_vcpu_regs *v = NULL;
+        struct hc_error err = {0};
+
+        HC_ASSERT_INTEQ(hc_vcpu_regs_parse(bad, strlen(bad), "bad.json", &v, &err), -EINVAL);
+        HC_ASSERT(!v, "nothing half-loaded");
+        HC_ASSERT_STREQ(err.text, "bad.json:492:33: duplicate key \"value\"");
+}
+
 /* Every listed feature ID register needs its value: without it no ID rule can be judged. */
 HC_TEST(vcpu_regs__listed_feature_id_without_value_refused)
 {
         _cleanup_free_ char *text = hc_test_read_data("vcpu/lab-7-max.json");
-        _cleanup_free_ char *bad =
-            hc_test_edited(text, "\"0x603000000013c039\": {", "\"0x603000000013c03a\": {");
+        /* Its entry dropped (renaming it to a neighbour's ID would now be a duplicate key). */
+        _cleanup_free_ char *bad = hc_test_edited(text,
+                                                  "\"0x603000000013c039\": {\n"
+                                                  "      \"value\": \"0x11010211122\",\n"
+                                                  "      \"writable\": \"0xffffffff0ffff00f\"\n"
+                                                  "    },\n",
+                                                  "");
         struct hc_vcpu_regs *v = NULL;
         struct hc_error err = {0};
 
