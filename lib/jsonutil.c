@@ -144,7 +144,9 @@ static int check_duplicate_keys(const char *text, size_t len, const char *origin
         unsigned line, col;
         bool escaped;
 
-        for (size_t i = 0; i < len; i++) {
+        /* strcspn() skips what is neither a brace nor a quote many bytes at a time (the text
+         * is NUL-terminated and has no other NUL: hc_json_parse() checked). */
+        for (size_t i = strcspn(text, "{}\"'"); i < len; i += 1 + strcspn(text + i + 1, "{}\"'")) {
                 const struct json_key *d;
                 struct json_key k = {.offset = i};
                 size_t m;
@@ -158,7 +160,7 @@ static int check_duplicate_keys(const char *text, size_t len, const char *origin
                         for (m = ks.n; m > 0 && ks.v[m - 1].name; m--)
                                 ;
                         if (m == 0)
-                                break; /* json-c accepted the text: cannot happen */
+                                return 0; /* unbalanced: json-c accepted the text, cannot be */
                         d = first_repeat(ks.v + m, ks.n - m);
                         if (d && d->offset < dup_at)
                                 dup_at = d->offset;
@@ -168,7 +170,9 @@ static int check_duplicate_keys(const char *text, size_t len, const char *origin
                 case '\'':
                         escaped = false;
                         i = string_end(text, len, i, &escaped);
-                        m = i + 1 < len ? i + 1 + strspn(text + i + 1, " \t\r\n") : len;
+                        if (i >= len)
+                                return 0; /* unterminated: json-c accepted the text, cannot be */
+                        m = i + 1 + strspn(text + i + 1, " \t\r\n");
                         if (m >= len || text[m] != ':')
                                 break; /* a string value, not a key */
                         k.name = text + k.offset + 1;

@@ -12,7 +12,9 @@ HC_DEFINE_CLEANUP(json_object *, json_object_put)
 
 /*
  * Parses exactly one JSON document (trailing content is an error) with a
- * nesting limit; syntax errors are reported as origin:line:column.
+ * nesting limit; syntax errors are reported as origin:line:column, and so is a
+ * key repeated in one object (json-c alone would keep its last value).  text
+ * must be NUL-terminated at len, as hc_read_file() leaves it.
  */
 int hc_json_parse(const char *text, size_t len, int depth, const char *origin, json_object **ret,
                   struct hc_error *err);

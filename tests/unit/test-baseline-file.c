@@ -267,7 +267,8 @@ HC_TEST(baseline_file__rejects_malformed_with_field)
 HC_TEST(baseline_file__duplicate_key_refused_with_position)
 {
         _cleanup_(json_object_putp) json_object *doc = computed_doc();
-        _cleanup_(hc_baseline_file_freep) struct hc_baseline_file *f = update(NULL, doc, NULL, 0, NULL);
+        _cleanup_(hc_baseline_file_freep) struct hc_baseline_file *f =
+            update(NULL, doc, NULL, 0, NULL);
         _cleanup_free_ char *good = hc_baseline_file_to_string(f), *bad = NULL;
         struct hc_baseline_file *out = NULL;
         struct hc_error err = {0};

@@ -160,15 +160,17 @@ HC_TEST(record__duplicate_key_refused_with_position)
         static const struct {
                 const char *from, *to, *error;
         } cases[] = {
-                {"\"VENDOR_HYP_BMAP\":  ", "\"STD_BMAP\": {\"present\": false},\n    \"VENDOR_HYP_BMAP\":  ",
-                 "bad.json:15:5: duplicate key \"STD_BMAP\""},
-                {"\"kvm_mode\": \"vhe\",", "\"kvm_mode\": \"vhe\", \"host\": \"web-02\",",
-                 "bad.json:7:22: duplicate key \"host\""},
-                {"\"value\": \"0x10001\"}", "\"value\": \"0x10001\", \"value\": \"0x10002\"}",
-                 "bad.json:9:70: duplicate key \"value\""},
-                /* The same key spelled with an escape is the same key to json-c. */
-                {"\"VENDOR_HYP_BMAP\":  ", "\"\\u0053TD_BMAP\": {\"present\": false},\n    \"VENDOR_HYP_BMAP\":  ",
-                 "bad.json:15:5: duplicate key \"\\u0053TD_BMAP\""},
+            {"\"VENDOR_HYP_BMAP\":  ",
+             "\"STD_BMAP\": {\"present\": false},\n    \"VENDOR_HYP_BMAP\":  ",
+             "bad.json:15:5: duplicate key \"STD_BMAP\""},
+            {"\"kvm_mode\": \"vhe\",", "\"kvm_mode\": \"vhe\", \"host\": \"web-02\",",
+             "bad.json:7:22: duplicate key \"host\""},
+            {"\"value\": \"0x10001\"}", "\"value\": \"0x10001\", \"value\": \"0x10002\"}",
+             "bad.json:9:70: duplicate key \"value\""},
+            /* The same key spelled with an escape is the same key to json-c. */
+            {"\"VENDOR_HYP_BMAP\":  ",
+             "\"\\u0053TD_BMAP\": {\"present\": false},\n    \"VENDOR_HYP_BMAP\":  ",
+             "bad.json:15:5: duplicate key \"\\u0053TD_BMAP\""},
         };
         _cleanup_free_ char *text = hc_test_read_data("records/web-01.json");
 
