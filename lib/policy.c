@@ -300,6 +300,29 @@ static int fail_oom(struct reader *r)
         return hc_error_set(r->err, ENOMEM, "%s: out of memory", r->origin);
 }
 
+/*
+ * The next key of a mapping whose keys are names[0..n): 1 with its index in *ret, 0 at the
+ * end of the mapping, else an error saying expected (not a scalar) or kind (not a name).
+ */
+static int next_key(struct reader *r, const char *const *names, size_t n, const char *expected,
+                    const char *kind, size_t *ret)
+{
+        int k = next(r);
+
+        if (k < 0)
+                return k;
+        if (r->event.type == YAML_MAPPING_END_EVENT)
+                return 0;
+        if (r->event.type != YAML_SCALAR_EVENT)
+                return fail_got(r, expected);
+        for (size_t i = 0; i < n; i++)
+                if (strcmp(scalar_text(&r->event), names[i]) == 0) {
+                        *ret = i;
+                        return 1;
+                }
+        return fail_unknown_name(r, kind, names, n);
+}
+
 /* ---- values ---------------------------------------------------------------------------- */
 
 static bool valid_pool_name(const char *s)
@@ -461,27 +484,15 @@ static int read_members(struct reader *r, struct hc_policy *p)
         static const char *const keys[] = {"include", "exclude"};
         bool seen[ELEMENTSOF(keys)] = {false};
         yaml_mark_t start;
+        size_t i = 0;
         int k;
 
         k = expect_event(r, YAML_MAPPING_START_EVENT, "a mapping with include and exclude");
         if (k < 0)
                 return k;
         start = r->event.start_mark;
-        for (;;) {
-                size_t i;
-
-                k = next(r);
-                if (k < 0)
-                        return k;
-                if (r->event.type == YAML_MAPPING_END_EVENT)
-                        break;
-                if (r->event.type != YAML_SCALAR_EVENT)
-                        return fail_got(r, "a key of members (include, exclude)");
-                for (i = 0; i < ELEMENTSOF(keys); i++)
-                        if (strcmp(scalar_text(&r->event), keys[i]) == 0)
-                                break;
-                if (i == ELEMENTSOF(keys))
-                        return fail_unknown_name(r, "a key of members", keys, ELEMENTSOF(keys));
+        while ((k = next_key(r, keys, ELEMENTSOF(keys), "a key of members (include, exclude)",
+                             "a key of members", &i)) > 0) {
                 if (seen[i])
                         return fail_at(r, &r->event.start_mark,
                                        "expected each key once, got \"members.%s\" again", keys[i]);
@@ -491,6 +502,8 @@ static int read_members(struct reader *r, struct hc_policy *p)
                 if (k < 0)
                         return k;
         }
+        if (k < 0)
+                return k;
         if (!seen[0])
                 return fail_at(r, &start, "expected a \"members.include\" key, got none");
         return 0;
@@ -501,6 +514,7 @@ static int read_services(struct reader *r, struct hc_policy *p)
         size_t n = hc_service_count();
         _cleanup_free_ const char **names = calloc(n ? n : 1, sizeof(char *));
         _cleanup_free_ bool *seen = calloc(n ? n : 1, sizeof(bool));
+        size_t s = 0;
         int k;
 
         if (!names || !seen)
@@ -510,20 +524,9 @@ static int read_services(struct reader *r, struct hc_policy *p)
         k = expect_event(r, YAML_MAPPING_START_EVENT, "a mapping of service: auto|require|deny");
         if (k < 0)
                 return k;
-        for (;;) {
+        while ((k = next_key(r, names, n, "a service name", "a service name", &s)) > 0) {
                 const char *mode;
-                int s;
 
-                k = next(r);
-                if (k < 0)
-                        return k;
-                if (r->event.type == YAML_MAPPING_END_EVENT)
-                        break;
-                if (r->event.type != YAML_SCALAR_EVENT)
-                        return fail_got(r, "a service name");
-                s = hc_service_find(scalar_text(&r->event));
-                if (s < 0)
-                        return fail_unknown_name(r, "a service name", names, n);
                 if (seen[s])
                         return fail_at(r, &r->event.start_mark,
                                        "expected each service once, got \"%s\" again", names[s]);
@@ -544,7 +547,7 @@ static int read_services(struct reader *r, struct hc_policy *p)
                         return fail_got(r, "auto, require or deny");
                 p->service_pos[s] = pos_of(&r->event);
         }
-        return 0;
+        return k;
 }
 
 static int psci_expected(char *buf, size_t len)
@@ -586,22 +589,15 @@ static int read_psci(struct reader *r, struct hc_policy *p)
         static const char *const keys[] = {"max"};
         char expected[256];
         uint32_t v;
+        size_t i = 0;
         int k;
 
         (void)psci_expected(expected, sizeof(expected));
         k = expect_event(r, YAML_MAPPING_START_EVENT, "a mapping with max");
         if (k < 0)
                 return k;
-        for (;;) {
-                k = next(r);
-                if (k < 0)
-                        return k;
-                if (r->event.type == YAML_MAPPING_END_EVENT)
-                        break;
-                if (r->event.type != YAML_SCALAR_EVENT)
-                        return fail_got(r, "a key of psci (max)");
-                if (strcmp(scalar_text(&r->event), "max") != 0)
-                        return fail_unknown_name(r, "a key of psci", keys, ELEMENTSOF(keys));
+        while ((k = next_key(r, keys, ELEMENTSOF(keys), "a key of psci (max)", "a key of psci",
+                             &i)) > 0) {
                 if (p->has_psci_max)
                         return fail_at(r, &r->event.start_mark,
                                        "expected each key once, got \"psci.max\" again");
@@ -614,7 +610,7 @@ static int read_psci(struct reader *r, struct hc_policy *p)
                 p->psci_max = v;
                 p->psci_max_pos = pos_of(&r->event);
         }
-        return 0;
+        return k;
 }
 
 enum top_key {
@@ -705,6 +701,7 @@ static int read_document(struct reader *r, struct hc_policy *p)
 {
         struct hc_policy_pos seen[_KEY_COUNT] = {{0, 0}};
         yaml_mark_t start;
+        size_t i = 0;
         int k;
 
         k = expect_event(r, YAML_STREAM_START_EVENT, "a YAML stream");
@@ -723,21 +720,7 @@ static int read_document(struct reader *r, struct hc_policy *p)
         if (r->event.type != YAML_MAPPING_START_EVENT)
                 return fail_got(r, "a policy mapping (schema: " HC_POLICY_SCHEMA ")");
         start = r->event.start_mark;
-        for (;;) {
-                size_t i;
-
-                k = next(r);
-                if (k < 0)
-                        return k;
-                if (r->event.type == YAML_MAPPING_END_EVENT)
-                        break;
-                if (r->event.type != YAML_SCALAR_EVENT)
-                        return fail_got(r, "a key");
-                for (i = 0; i < _KEY_COUNT; i++)
-                        if (strcmp(scalar_text(&r->event), top_keys[i]) == 0)
-                                break;
-                if (i == _KEY_COUNT)
-                        return fail_unknown_name(r, "a policy key", top_keys, _KEY_COUNT);
+        while ((k = next_key(r, top_keys, _KEY_COUNT, "a key", "a policy key", &i)) > 0) {
                 if (seen[i].line)
                         return fail_at(r, &r->event.start_mark,
                                        "expected each key once, got \"%s\" again (first at line %u)",
@@ -747,6 +730,8 @@ static int read_document(struct reader *r, struct hc_policy *p)
                 if (k < 0)
                         return k;
         }
+        if (k < 0)
+                return k;
         for (enum top_key key = KEY_SCHEMA; key <= KEY_MEMBERS; key++)
                 if (key != KEY_DESCRIPTION && !seen[key].line)
                         return fail_at(r, &start, "expected a \"%s\" key, got none", top_keys[key]);
