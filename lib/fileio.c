@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -44,6 +45,70 @@ int hc_read_file(const char *path, char **ret, size_t *ret_len, struct hc_error 
         if (ret_len)
                 *ret_len = len;
         *ret = TAKE_PTR(buf);
+        return 0;
+}
+
+void hc_strv_free(char **v, size_t n)
+{
+        for (size_t i = 0; v && i < n; i++)
+                free(v[i]);
+        free(v);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+        return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+HC_DEFINE_CLEANUP(DIR *, closedir)
+
+int hc_list_dir(const char *dir, const char *suffix, char ***ret, size_t *ret_n)
+{
+        _cleanup_(closedirp) DIR *d = NULL;
+        char **v = NULL;
+        size_t n = 0, allocated = 0, ls = strlen(suffix);
+        struct dirent *de;
+        int k = 0;
+
+        assert(dir);
+        assert(ret);
+        assert(ret_n);
+        d = opendir(dir);
+        if (!d)
+                return -errno;
+        while ((errno = 0, de = readdir(d))) {
+                size_t l = strlen(de->d_name);
+
+                if (de->d_name[0] == '.' || l <= ls || strcmp(de->d_name + l - ls, suffix) != 0)
+                        continue;
+                /* Doubling: a fleet store holds 100k records, one realloc each would be slow. */
+                if (n == allocated) {
+                        char **grown = reallocarray(v, allocated ? allocated * 2 : 16, sizeof(*v));
+
+                        if (!grown) {
+                                k = -ENOMEM;
+                                break;
+                        }
+                        v = grown;
+                        allocated = allocated ? allocated * 2 : 16;
+                }
+                if (asprintf(&v[n], "%s/%s", dir, de->d_name) < 0) {
+                        k = -ENOMEM;
+                        break;
+                }
+                n++;
+        }
+        if (k == 0 && errno)
+                k = -errno;
+        if (k < 0) {
+                hc_strv_free(v, n);
+                return k;
+        }
+        /* Same directory prefix on every path: this is the order of the names. */
+        if (n > 1)
+                qsort(v, n, sizeof(*v), cmp_str);
+        *ret = v;
+        *ret_n = n;
         return 0;
 }
 

@@ -22,6 +22,14 @@ struct hc_owner {
 };
 
 /*
+ * Paths "dir/name" of the entries in dir whose name ends in suffix (and is longer than it),
+ * hidden ones left out, sorted by name (strcmp).  Returns 0 or -errno, setting nothing on
+ * error: callers word their own message.  hc_strv_free() releases the list.
+ */
+int hc_list_dir(const char *dir, const char *suffix, char ***ret, size_t *ret_n);
+void hc_strv_free(char **v, size_t n);
+
+/*
  * Replaces path atomically: writes a temp file in the same directory, fsyncs
  * it, renames it over path and fsyncs the directory.  A crash at any point
  * leaves either the old or the new file, never a torn one.  The file belongs

@@ -6,7 +6,6 @@
  * YAML only: anchors, aliases, tags and second documents are refused, so what
  * an operator reads is what hypercall reads.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fnmatch.h>
 #include <inttypes.h>
@@ -16,12 +15,6 @@
 #include "catalog.h"
 #include "fileio.h"
 #include "policy.h"
-
-static inline void closedirp(DIR **d)
-{
-        if (*d)
-                (void)closedir(*d);
-}
 
 struct reader {
         yaml_parser_t parser;
@@ -769,9 +762,7 @@ struct hc_policy *hc_policy_new(void)
 
 void hc_policy_strv_free(char **v, size_t n)
 {
-        for (size_t i = 0; v && i < n; i++)
-                free(v[i]);
-        free(v);
+        hc_strv_free(v, n);
 }
 
 struct hc_policy *hc_policy_free(struct hc_policy *p)
@@ -824,13 +815,9 @@ int hc_policy_parse(const char *text, size_t len, const char *origin, struct hc_
 int hc_policy_load(const char *path, struct hc_policy **ret, struct hc_error *err)
 {
         _cleanup_free_ char *text = NULL;
-        size_t len;
-        int k;
+        size_t len = 0;
 
-        k = hc_read_file(path, &text, &len, err);
-        if (k < 0)
-                return k;
-        return hc_policy_parse(text, len, path, ret, err);
+        return hc_read_file(path, &text, &len, err) ?: hc_policy_parse(text, len, path, ret, err);
 }
 
 bool hc_policy_matches(const struct hc_policy *p, const char *host)
@@ -921,49 +908,16 @@ const struct hc_policy *hc_policy_set_find(const struct hc_policy_set *set, cons
         return NULL;
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-        return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 int hc_policy_list_files(const char *dir, const char *suffix, char ***ret, size_t *ret_n,
                          struct hc_error *err)
 {
-        _cleanup_(closedirp) DIR *d = NULL;
-        char **v = NULL;
-        size_t n = 0, ls = strlen(suffix);
-        struct dirent *de;
+        int k = hc_list_dir(dir, suffix, ret, ret_n);
 
-        d = opendir(dir);
-        if (!d)
-                return hc_error_set(err, errno, "%s: %s", dir, strerror(errno));
-        while ((errno = 0, de = readdir(d))) {
-                size_t l = strlen(de->d_name);
-                char **grown;
-
-                if (de->d_name[0] == '.' || l <= ls || strcmp(de->d_name + l - ls, suffix) != 0)
-                        continue;
-                grown = reallocarray(v, n + 1, sizeof(char *));
-                if (!grown)
-                        goto oom;
-                v = grown;
-                if (asprintf(&v[n], "%s/%s", dir, de->d_name) < 0)
-                        goto oom;
-                n++;
-        }
-        if (errno) {
-                int e = errno;
-                hc_policy_strv_free(v, n);
-                return hc_error_set(err, e, "%s: %s", dir, strerror(e));
-        }
-        if (n > 1)
-                qsort(v, n, sizeof(char *), cmp_str);
-        *ret = v;
-        *ret_n = n;
+        if (k == -ENOMEM)
+                return hc_error_set(err, ENOMEM, "%s: out of memory", dir);
+        if (k < 0)
+                return hc_error_set(err, -k, "%s: %s", dir, strerror(-k));
         return 0;
-oom:
-        hc_policy_strv_free(v, n);
-        return hc_error_set(err, ENOMEM, "%s: out of memory", dir);
 }
 
 int hc_policy_set_load_dir(const char *dir, struct hc_policy_set *ret, struct hc_error *err)
@@ -974,24 +928,18 @@ int hc_policy_set_load_dir(const char *dir, struct hc_policy_set *ret, struct hc
         int k;
 
         k = hc_policy_list_files(dir, ".yaml", &files, &n, err);
-        if (k < 0)
-                return k;
-        for (size_t i = 0; i < n; i++) {
+        for (size_t i = 0; i < n && k >= 0; i++) {
                 struct hc_policy *p = NULL;
 
                 k = hc_policy_load(files[i], &p, err);
-                if (k >= 0) {
-                        k = hc_policy_set_add(&set, p, err);
-                        if (k < 0)
-                                hc_policy_free(p);
-                }
-                if (k < 0) {
-                        hc_policy_set_done(&set);
-                        hc_policy_strv_free(files, n);
-                        return k;
-                }
+                if (k >= 0 && (k = hc_policy_set_add(&set, p, err)) < 0)
+                        hc_policy_free(p);
         }
-        hc_policy_strv_free(files, n);
+        hc_strv_free(files, n);
+        if (k < 0) {
+                hc_policy_set_done(&set);
+                return k;
+        }
         hc_policy_set_sort(&set);
         *ret = set;
         return 0;

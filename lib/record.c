@@ -1,7 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include <dirent.h>
 #include <errno.h>
-#include <fnmatch.h>
 #include <string.h>
 #include <time.h>
 
@@ -334,13 +332,9 @@ int hc_record_parse(const char *text, size_t len, const char *origin, struct hc_
 int hc_record_load(const char *path, struct hc_record **ret, struct hc_error *err)
 {
         _cleanup_free_ char *text = NULL;
-        size_t len;
-        int k;
+        size_t len = 0;
 
-        k = hc_read_file(path, &text, &len, err);
-        if (k < 0)
-                return k;
-        return hc_record_parse(text, len, path, ret, err);
+        return hc_read_file(path, &text, &len, err) ?: hc_record_parse(text, len, path, ret, err);
 }
 
 static json_object *register_to_json(const struct hc_reg_state *st)
@@ -477,41 +471,28 @@ const struct hc_record *hc_record_set_find(const struct hc_record_set *set, cons
         return found ? *found : NULL;
 }
 
-static int json_file_filter(const struct dirent *d)
-{
-        return d->d_name[0] != '.' && fnmatch("*.json", d->d_name, 0) == 0;
-}
-
 int hc_record_set_load_dir(const char *dir, struct hc_record_set *ret, struct hc_error *err)
 {
         struct hc_record_set set = {0};
-        struct dirent **names = NULL;
-        int n, k = 0;
+        char **paths = NULL;
+        size_t n = 0;
+        int k;
 
         assert(dir);
         assert(ret);
-        n = scandir(dir, &names, json_file_filter, alphasort);
-        if (n < 0)
-                return hc_error_at(err, errno, dir, 0, 0, "cannot read directory: %s", strerror(errno));
-        for (int i = 0; i < n && k >= 0; i++) {
-                _cleanup_free_ char *path = NULL;
+        k = hc_list_dir(dir, ".json", &paths, &n);
+        if (k == -ENOMEM)
+                return hc_error_set(err, ENOMEM, "out of memory");
+        if (k < 0)
+                return hc_error_at(err, -k, dir, 0, 0, "cannot read directory: %s", strerror(-k));
+        for (size_t i = 0; i < n && k >= 0; i++) {
                 struct hc_record *r = NULL;
 
-                if (asprintf(&path, "%s/%s", dir, names[i]->d_name) < 0) {
-                        path = NULL;
-                        k = hc_error_set(err, ENOMEM, "out of memory");
-                        break;
-                }
-                k = hc_record_load(path, &r, err);
-                if (k >= 0) {
-                        k = hc_record_set_add(&set, r, err);
-                        if (k < 0)
-                                hc_record_free(r);
-                }
+                k = hc_record_load(paths[i], &r, err);
+                if (k >= 0 && (k = hc_record_set_add(&set, r, err)) < 0)
+                        hc_record_free(r);
         }
-        for (int i = 0; i < n; i++)
-                free(names[i]);
-        free(names);
+        hc_strv_free(paths, n);
         if (k >= 0)
                 k = hc_record_set_sort(&set, err);
         if (k < 0) {
