@@ -27,6 +27,7 @@
 #include "baseline-file.h"
 #include "baseline.h"
 #include "explain.h"
+#include "fuzz-fleet.h"
 #include "migration.h"
 #include "policy.h"
 #include "record.h"
@@ -34,46 +35,11 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static const char *const fleet_json[] = {
-        "{\"schema\": \"hypercall.host/v1\", \"host\": \"web-01\", \"kernel\": \"6.1.0-56-arm64\", "
-        "\"probed_at\": \"2026-11-24T10:00:00Z\", \"midr\": null, \"kvm_mode\": null, "
-        "\"registers\": {\"PSCI_VERSION\": {\"present\": true, \"value\": \"0x10001\"}, "
-        "\"SMCCC_ARCH_WORKAROUND_1\": {\"present\": true, \"value\": \"0x2\"}, "
-        "\"SMCCC_ARCH_WORKAROUND_2\": {\"present\": true, \"value\": \"0x0\"}, "
-        "\"SMCCC_ARCH_WORKAROUND_3\": {\"present\": true, \"value\": \"0x1\"}, "
-        "\"STD_BMAP\": {\"present\": true, \"value\": \"0x1\"}, "
-        "\"STD_HYP_BMAP\": {\"present\": true, \"value\": \"0x1\"}, "
-        "\"VENDOR_HYP_BMAP\": {\"present\": true, \"value\": \"0x3\"}, "
-        "\"VENDOR_HYP_BMAP_2\": {\"present\": false}}, \"unknown_firmware_registers\": []}",
-        "{\"schema\": \"hypercall.host/v1\", \"host\": \"web-02\", \"kernel\": \"5.10.0-32-arm64\", "
-        "\"probed_at\": \"2026-11-24T10:00:00Z\", \"midr\": null, \"kvm_mode\": null, "
-        "\"registers\": {\"PSCI_VERSION\": {\"present\": true, \"value\": \"0x10000\"}, "
-        "\"SMCCC_ARCH_WORKAROUND_1\": {\"present\": true, \"value\": \"0x0\"}, "
-        "\"SMCCC_ARCH_WORKAROUND_2\": {\"present\": true, \"value\": \"0x0\"}, "
-        "\"SMCCC_ARCH_WORKAROUND_3\": {\"present\": true, \"value\": \"0x0\"}, "
-        "\"STD_BMAP\": {\"present\": false}, \"STD_HYP_BMAP\": {\"present\": false}, "
-        "\"VENDOR_HYP_BMAP\": {\"present\": false}, \"VENDOR_HYP_BMAP_2\": {\"present\": false}}, "
-        "\"unknown_firmware_registers\": [\"0x6030000000140004\"]}",
-        "{\"schema\": \"hypercall.host/v1\", \"host\": \"db-01\", \"kernel\": \"7.3.4+deb13-arm64\", "
-        "\"probed_at\": \"2026-11-24T10:00:00Z\", \"midr\": null, \"kvm_mode\": null, "
-        "\"registers\": {\"PSCI_VERSION\": {\"present\": true, \"value\": \"0x10003\"}, "
-        "\"SMCCC_ARCH_WORKAROUND_1\": {\"present\": true, \"value\": \"0x2\"}, "
-        "\"SMCCC_ARCH_WORKAROUND_2\": {\"present\": true, \"value\": \"0x3\"}, "
-        "\"SMCCC_ARCH_WORKAROUND_3\": {\"present\": true, \"value\": \"0x2\"}, "
-        "\"STD_BMAP\": {\"present\": true, \"value\": \"0x1\"}, "
-        "\"STD_HYP_BMAP\": {\"present\": true, \"value\": \"0x1\"}, "
-        "\"VENDOR_HYP_BMAP\": {\"present\": true, \"value\": \"0x3\"}, "
-        "\"VENDOR_HYP_BMAP_2\": {\"present\": true, \"value\": \"0x3\", \"default\": \"0x0\"}}, "
-        "\"unknown_firmware_registers\": []}",
-};
-
 static const char *const policy_yaml[] = { /* sorted by pool, as the daemon loads them */
         "schema: hypercall.policy/v1\npool: db\nmembers:\n  include: [\"db-*\"]\npsci:\n  max: \"1.1\"\n",
         "schema: hypercall.policy/v1\npool: web\nmembers:\n  include: [\"web-*\"]\n"
         "legacy_hosts: exclude\nservices:\n  trng: auto\n  ptp: auto\n",
 };
-
-#define NOW 1795514400 /* 2026-11-24T10:00:00Z: every record is fresh */
 
 static struct {
         bool ready;
@@ -87,7 +53,7 @@ static void fixture_done(void)
 {
         char path[128];
 
-        for (size_t i = 0; i < sizeof(fleet_json) / sizeof(fleet_json[0]); i++) {
+        for (size_t i = 0; i < FUZZ_FLEET_N; i++) {
                 static const char *const hosts[] = {"web-01", "web-02", "db-01"};
                 snprintf(path, sizeof(path), "%s/%s.json", fx.dir, hosts[i]);
                 (void)unlink(path);
@@ -118,11 +84,10 @@ static void fixture(void)
         snprintf(fx.dir, sizeof(fx.dir), "/tmp/hc-fuzz-dbus.XXXXXX");
         if (!mkdtemp(fx.dir) || hc_store_open(fx.dir, &fx.store, &err) < 0)
                 fixture_broken("store", &err);
-        for (size_t i = 0; i < sizeof(fleet_json) / sizeof(fleet_json[0]); i++) {
-                _cleanup_(hc_record_freep) struct hc_record *r = NULL;
+        for (size_t i = 0; i < FUZZ_FLEET_N; i++) {
+                _cleanup_(hc_record_freep) struct hc_record *r = fuzz_fleet_record(i);
 
-                if (hc_record_parse(fleet_json[i], strlen(fleet_json[i]), "fleet", &r, &err) < 0 ||
-                    hc_store_publish(fx.store, r, &err) < 0)
+                if (hc_store_publish(fx.store, r, &err) < 0)
                         fixture_broken("record", &err);
         }
         if (hc_store_rescan(fx.store, &changed, &err) < 0 || hc_store_count(fx.store) != 3)
@@ -135,10 +100,10 @@ static void fixture(void)
                         fixture_broken("policy", &err);
         }
         if (hc_store_snapshot(fx.store, &snap) < 0 ||
-            hc_baseline_compute(snap.records, snap.n, &fx.policies, NULL, NOW, &b, &err) < 0)
+            hc_baseline_compute(snap.records, snap.n, &fx.policies, NULL, FUZZ_NOW, &b, &err) < 0)
                 fixture_broken("baseline", &err);
         doc = hc_baseline_to_json(b);
-        if (!doc || hc_baseline_file_update(NULL, doc, NULL, 0, NOW, &fx.file, NULL, &err) < 0)
+        if (!doc || hc_baseline_file_update(NULL, doc, NULL, 0, FUZZ_NOW, &fx.file, NULL, &err) < 0)
                 fixture_broken("baseline file", &err);
         json_object_put(doc);
         hc_store_snapshot_done(&snap);
@@ -169,7 +134,7 @@ static void explain(const char *pool, const char *subject)
         if (!hc_policy_set_find(&fx.policies, pool))
                 return; /* the daemon answers NoSuchPool before computing */
         if (hc_store_snapshot(fx.store, &snap) < 0 ||
-            hc_baseline_compute(snap.records, snap.n, &fx.policies, pool, NOW, &b, &err) < 0)
+            hc_baseline_compute(snap.records, snap.n, &fx.policies, pool, FUZZ_NOW, &b, &err) < 0)
                 __builtin_trap();
         r = hc_explain(hc_baseline_find(b, pool), subject, &doc, &err);
         if (r < 0) {
@@ -197,7 +162,7 @@ static void check_migration(const char *pool, const char *from_host, const char 
         if (!has_from || !has_to || !hc_policy_set_find(&fx.policies, pool))
                 return;
         if (hc_store_snapshot(fx.store, &snap) < 0 ||
-            hc_baseline_compute(snap.records, snap.n, &fx.policies, pool, NOW, &b, &err) < 0 ||
+            hc_baseline_compute(snap.records, snap.n, &fx.policies, pool, FUZZ_NOW, &b, &err) < 0 ||
             hc_migration_check(hc_baseline_find(b, pool), &from_buf.rec, &to_buf.rec, &mig) < 0)
                 __builtin_trap();
         doc = hc_migration_to_json(pool, from_host, to_host, &mig);
