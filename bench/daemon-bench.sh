@@ -10,7 +10,7 @@
 #
 # Records come from bench/gen-records (shared with bench/run-bench.sh, kept in
 # $HC_BENCH_DIR, default /tmp/hypercall-bench).  Runs as root or not; starts
-# its own private dbus-daemon and stops exactly what it started.
+# its own private dbus-daemon (tests/daemon/lib.sh) and stops exactly what it started.
 set -euo pipefail
 
 src=$(cd "$(dirname "$0")/.." && pwd)
@@ -27,46 +27,13 @@ command -v dbus-daemon >/dev/null && command -v busctl >/dev/null && command -v 
         { echo "needs dbus-daemon, busctl and jq" >&2; exit 2; }
 
 mkdir -p "$work"
-T=$(mktemp -d /tmp/hcd-bench.XXXXXX)
-PIDS=()
-cleanup() {
-        for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-        for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-        rm -rf "$T"
-}
-trap cleanup EXIT
-
-# A private system-like bus with the project's policy file (the daemon runs as root).
-mkdir -p "$T/system.d"
-cp "$src/systemd/org.hypercall.Hypercall1.conf" "$T/system.d/"
-cat >"$T/bus.conf" <<EOF
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:path=$T/bus.sock</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <deny own="*"/>
-    <deny send_type="method_call"/>
-    <allow send_type="signal"/>
-    <allow send_requested_reply="true" send_type="method_return"/>
-    <allow send_requested_reply="true" send_type="error"/>
-    <allow receive_type="method_call"/>
-    <allow receive_type="method_return"/>
-    <allow receive_type="error"/>
-    <allow receive_type="signal"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
-  </policy>
-  <includedir>$T/system.d</includedir>
-</busconfig>
-EOF
-dbus-daemon --config-file="$T/bus.conf" --nofork --nopidfile --print-address=3 3>"$T/bus.addr" 2>/dev/null &
-PIDS+=($!)
-for _ in $(seq 100); do [ -s "$T/bus.addr" ] && break; sleep 0.05; done
-export DBUS_SYSTEM_BUS_ADDRESS
-DBUS_SYSTEM_BUS_ADDRESS=$(sed 's/,guid=.*//' "$T/bus.addr")
+# The daemon tests' private system-like bus, temporary directory $T and cleanup of exactly
+# the processes started (PIDS); on a failure it shows the tail of $T/daemon.log.
+export SRC=$src # lib.sh installs the bus policy file from $SRC/systemd
+# shellcheck source-path=SCRIPTDIR/..
+# shellcheck source=tests/daemon/lib.sh
+. "$src/tests/daemon/lib.sh"
+start_bus
 
 describe() { busctl --system --json=short call org.hypercall.Hypercall1 /org/hypercall/Hypercall1 org.hypercall.Hypercall1 Describe | jq -r '.data[0]'; }
 kib() { awk -v k="$1" '$1 == k":" { print $2 }' "/proc/$2/status"; }
@@ -88,11 +55,11 @@ for n in $sizes; do
         t0=$(now_ms)
         "$hcd" --config "$T/conf" --log-target=console --log-level=warning --state-dir "$T/state" \
                 --policy-dir "$T/policy" --store "$dir" --plan-dir "$T/plans" --no-probe --host bench \
-                --libvirt-uri "" 2>"$T/log" &
+                --libvirt-uri "" 2>"$T/daemon.log" &
         pid=$!
         PIDS+=("$pid")
         until busctl --system status org.hypercall.Hypercall1 >/dev/null 2>&1; do
-                kill -0 "$pid" || { cat "$T/log"; exit 1; }
+                kill -0 "$pid" || { cat "$T/daemon.log"; exit 1; }
                 sleep 0.02
         done
         t1=$(now_ms)
