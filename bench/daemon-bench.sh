@@ -27,6 +27,8 @@ command -v dbus-daemon >/dev/null && command -v busctl >/dev/null && command -v 
         { echo "needs dbus-daemon, busctl and jq" >&2; exit 2; }
 
 mkdir -p "$work"
+# shellcheck source=bench/records.sh
+. "$src/bench/records.sh"
 # The daemon tests' private system-like bus, temporary directory $T and cleanup of exactly
 # the processes started (PIDS); on a failure it shows the tail of $T/daemon.log.
 export SRC=$src # lib.sh installs the bus policy file from $SRC/systemd
@@ -41,12 +43,7 @@ now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 
 printf '%-8s %10s %14s %14s %12s %10s %10s %10s\n' hosts "start ms" "1st recompute" "recompute ms" "rescan ms" "RSS MiB" "peak MiB" "file KiB"
 for n in $sizes; do
-        dir=$work/records-$n
-        if [ ! -f "$dir/.complete" ]; then
-                rm -rf "$dir"
-                "$gen" "$n" "$dir"
-                touch "$dir/.complete"
-        fi
+        records_dir "$n"
         rm -rf "$T/state" "$T/policy" "$T/plans"
         mkdir -p "$T/state" "$T/policy" "$T/plans"
         cp "$src"/bench/policies/*.yaml "$T/policy/"

@@ -26,6 +26,8 @@ for tool in "$ctl" "$gen"; do
         [ -x "$tool" ] || { echo "missing $tool: build first (cmake --build --preset default)" >&2; exit 2; }
 done
 mkdir -p "$work"
+# shellcheck source=bench/records.sh
+. "$src/bench/records.sh"
 
 now_ns() { date +%s%N; }
 
@@ -47,12 +49,7 @@ baseline() { "$ctl" baseline --records "$1" --policies "$src/bench/policies" --j
 
 printf '%-8s %10s %12s %8s %12s\n' records "cat ms" "baseline ms" ratio "us/record"
 for n in $sizes; do
-        dir=$work/records-$n
-        if [ ! -f "$dir/.complete" ]; then
-                rm -rf "$dir"
-                "$gen" "$n" "$dir"
-                touch "$dir/.complete"
-        fi
+        records_dir "$n"
         c=$(time_ms cat_all "$dir")
         b=$(time_ms baseline "$dir")
         awk -v n="$n" -v c="$c" -v b="$b" 'BEGIN {
