@@ -16,6 +16,9 @@
  * unchanged (it must exec: libvirt tracks the PID it spawned).  Any failure:
  * one line on stderr (the domain log, shown by `virsh start`) and exit 1.
  * Without -uuid (libvirt's capability probe) it execs QEMU untouched.
+ * In a sanitizer build the shim is instrumented: the sanitizer runtimes go
+ * before it in LD_PRELOAD (ASan aborts unless its runtime is the first object
+ * loaded) and QEMU gets the sanitizer options file (sanitizer-options.c).
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -40,6 +43,13 @@
 #endif
 #ifndef HC_WRAPPER_PLAN_DIR
 #define HC_WRAPPER_PLAN_DIR HC_SHIM_DEFAULT_PLAN_DIR
+#endif
+
+/* Sanitizer builds: what goes before the shim in LD_PRELOAD, and QEMU's sanitizer options. */
+#ifdef HC_WRAPPER_SANITIZER_PRELOAD
+#define PRELOAD_HEAD HC_WRAPPER_SANITIZER_PRELOAD ":" HC_WRAPPER_SHIM
+#else
+#define PRELOAD_HEAD HC_WRAPPER_SHIM
 #endif
 
 static const char *uuid_for_msgs = "?";
@@ -128,15 +138,22 @@ int main(int argc, char **argv)
         check_no_secure_exec(qemu);
         old = getenv("LD_PRELOAD");
         if (old && old[0]) {
-                if (asprintf(&preload, "%s:%s", HC_WRAPPER_SHIM, old) < 0)
+                if (asprintf(&preload, "%s:%s", PRELOAD_HEAD, old) < 0)
                         die("out of memory");
         } else {
-                preload = strdup(HC_WRAPPER_SHIM);
+                preload = strdup(PRELOAD_HEAD);
                 if (!preload)
                         die("out of memory");
         }
         if (setenv("LD_PRELOAD", preload, 1) < 0)
                 die("cannot set LD_PRELOAD: %s", strerror(errno));
+#ifdef HC_WRAPPER_SANITIZER_OPTIONS_FILE
+        /* libvirt passes QEMU no sanitizer options; QEMU's own leaks are not the shim's: no leak check. */
+        if (setenv("ASAN_OPTIONS", "include_if_exists=" HC_WRAPPER_SANITIZER_OPTIONS_FILE ":detect_leaks=0",
+                   1) < 0 ||
+            setenv("UBSAN_OPTIONS", "include_if_exists=" HC_WRAPPER_SANITIZER_OPTIONS_FILE, 1) < 0)
+                die("cannot set the sanitizer options: %s", strerror(errno));
+#endif
         execv(qemu, argv);
         die("cannot execute %s: %s", qemu, strerror(errno));
 }
