@@ -8,10 +8,12 @@
 #   /var/cache/libvirt                  a persistent cache (capability probe results)
 #   /run/hypercall /var/lib/hypercall   the hook's plan and state directories
 #   the shim's and the wrapper's install directories   what `cmake --install` would put there
+#   the sanitizer options file's directory   sanitizer builds only (SANITIZER_OPTIONS_FILE)
 # Everything the hook and QEMU see is therefore at its production path.
 # libvirtd and its QEMUs are stopped by PID (pidfiles written here), never by name.
 #
-# Settings come from test.sh: LAB, BUILD, SRC, SHIM_PATH, WRAPPER_PATH.
+# Settings come from test.sh: LAB, BUILD, SRC, SHIM_PATH, WRAPPER_PATH, and in
+# sanitizer builds SANITIZER_PRELOAD and SANITIZER_OPTIONS_FILE (empty otherwise).
 
 HOST_NAME=hc-lab-host
 CACHE_DIR=/var/cache/hypercall-tests/libvirt
@@ -52,6 +54,7 @@ $LAB/hc-state /var/lib/hypercall
 $LAB/shim-dir $(dirname "$SHIM_PATH")
 $LAB/wrapper-dir $(dirname "$WRAPPER_PATH")
 BINDS
+        [ -z "$SANITIZER_OPTIONS_FILE" ] || echo "$LAB/sanitizer-etc $(dirname "$SANITIZER_OPTIONS_FILE")"
 }
 
 install_push_path() {
@@ -59,6 +62,40 @@ install_push_path() {
         install -D -m 0755 "$BUILD/hook/hypercall-hook" "$LAB/etc/hooks/qemu.d/hypercall"
         install -m 0644 "$BUILD/hook/libhypercall-shim.so" "$LAB/shim-dir/$(basename "$SHIM_PATH")"
         install -m 0755 "$BUILD/hook/hypercall-qemu" "$LAB/wrapper-dir/$(basename "$WRAPPER_PATH")"
+}
+
+# Sanitizer builds: the hook, the wrapper and QEMU (with the instrumented shim) read
+# SANITIZER_OPTIONS_FILE (hook/sanitizer-options.c), which sends every report to
+# $LAB/sanitizer: libvirt drops a hook's stderr when it ignores its exit status,
+# and a report from QEMU would only be a line in its log.
+sanitizer_setup() {
+        [ -n "$SANITIZER_OPTIONS_FILE" ] || return 0
+        mkdir -p "$LAB/sanitizer" "$LAB/sanitizer-etc"
+        # QEMU writes its reports as the QEMU user.
+        chmod 1777 "$LAB/sanitizer"
+        chmod 0755 "$LAB/sanitizer-etc"
+        echo "halt_on_error=1:log_path=$LAB/sanitizer/report:log_exe_name=1" \
+                > "$LAB/sanitizer-etc/$(basename "$SANITIZER_OPTIONS_FILE")"
+}
+
+# Fails with every sanitizer report written since the last check.  The ASan
+# runtime in QEMU warns once that it cannot follow QEMU's coroutine stack
+# switches (makecontext/swapcontext): those warnings are expected, anything
+# else is a report.
+sanitizer_check() {
+        local f found=""
+        [ -n "$SANITIZER_OPTIONS_FILE" ] || return 0
+        for f in "$LAB"/sanitizer/report.*; do
+                [ -f "$f" ] || continue
+                grep -qvE "^(==[^ ]+==)?WARNING: ASan doesn't fully support makecontext/swapcontext functions|^(==[^ ]+==)?WARNING: ASan is ignoring requested __asan_handle_no_return: |^False positive error reports may follow$|^For details see https://github.com/google/sanitizers/issues/189$" "$f" ||
+                        continue
+                found+="
+== $f
+$(cat "$f")"
+                # Each report fails one case, not every later one too.
+                mkdir -p "$LAB/sanitizer-reported" && mv "$f" "$LAB/sanitizer-reported/"
+        done
+        [ -z "$found" ] || die "sanitizer reports:$found"
 }
 
 write_fixture_baseline() { # computed.json name
@@ -105,6 +142,7 @@ log_filters = "3:util 3:rpc 3:object 3:json 3:event 3:remote"
 log_outputs = "3:file:$LAB/libvirtd.log"
 CONF
         install_push_path
+        sanitizer_setup
         "$BUILD/tests/libvirt/hc-lab-fixture" record "$SRC/tests/libvirt/data/host-record.json" "$HOST_NAME" \
                 "$LAB/hc-state/host.json"
         write_fixture_baseline computed.json
@@ -165,12 +203,19 @@ lab_stop() {
 
 dom_uuid() { uuidgen --sha1 --namespace @url --name "hypercall-libvirt-tier:$1"; }
 
+# Sanitizer builds: the <qemu:env> delivery must do what the wrapper does (qemu-wrapper.c).
+sanitizer_env() {
+        [ -n "$SANITIZER_OPTIONS_FILE" ] || return 0
+        echo "<qemu:env name='ASAN_OPTIONS' value='include_if_exists=$SANITIZER_OPTIONS_FILE:detect_leaks=0'/>"
+        echo "<qemu:env name='UBSAN_OPTIONS' value='include_if_exists=$SANITIZER_OPTIONS_FILE'/>"
+}
+
 # domain_xml NAME POOL DELIVERY: POOL "-" for no metadata; DELIVERY wrapper | qemu-env | none | preload=PATH
 domain_xml() {
         local name=$1 pool=$2 delivery=$3 emulator=/usr/bin/qemu-system-aarch64 ns="" meta="" cmd=""
         case $delivery in
         wrapper) emulator=$WRAPPER_PATH ;;
-        qemu-env) cmd="<qemu:commandline><qemu:env name='LD_PRELOAD' value='$SHIM_PATH'/></qemu:commandline>" ;;
+        qemu-env) cmd="<qemu:commandline><qemu:env name='LD_PRELOAD' value='${SANITIZER_PRELOAD:+$SANITIZER_PRELOAD:}$SHIM_PATH'/>$(sanitizer_env)</qemu:commandline>" ;;
         preload=*) cmd="<qemu:commandline><qemu:env name='LD_PRELOAD' value='${delivery#preload=}'/></qemu:commandline>" ;;
         none) ;;
         *) die "unknown delivery $delivery" ;;

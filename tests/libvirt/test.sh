@@ -16,6 +16,7 @@
 # tier proves the register writes on real KVM.
 set -uo pipefail
 : "${LAB:?}" "${BUILD:?}" "${SRC:?}" "${SHIM_PATH:?}" "${WRAPPER_PATH:?}"
+SANITIZER_PRELOAD=${SANITIZER_PRELOAD:-} SANITIZER_OPTIONS_FILE=${SANITIZER_OPTIONS_FILE:-}
 # shellcheck source=lab.sh
 . "$SRC/tests/libvirt/lab.sh"
 
@@ -425,9 +426,19 @@ case_parallel_50() {
 case=${1:?usage: test.sh setup|cleanup|CASE}
 case $case in
 setup) lab_start ;;
-cleanup) lab_stop ;;
+cleanup)
+        # The last reports (QEMUs destroyed by the stop) are still checked; the lab is gone after.
+        HC_KEEP_LAB=1 lab_stop
+        rc=0; (sanitizer_check) || rc=1
+        [ "${HC_KEEP_LAB:-0}" = 1 ] || rm -rf "$LAB"
+        exit $rc
+        ;;
 *)
         holder_pid >/dev/null && libvirtd_pid >/dev/null || die "the lab is not running (ctest fixture libvirt_lab)"
-        "case_$case"
+        # A sanitizer report fails the case that caused it, and is shown even when the
+        # case failed first (a QEMU halted by ASan is only a failed start).
+        rc=0; ("case_$case") || rc=1
+        sanitizer_check
+        exit $rc
         ;;
 esac
