@@ -4,9 +4,11 @@
  * wrapper.  libvirtd starts both with a stripped environment, so ASAN_OPTIONS
  * and UBSAN_OPTIONS never reach them; instead their runtimes read extra options
  * from HC_SANITIZER_OPTIONS_FILE when it exists.  The libvirt tier's lab writes
- * one that sends every report to a directory it checks after each case: a
+ * one that sends ASan reports to a directory it checks after each case: a
  * report from a hook phase whose exit status libvirt ignores (stopped, release)
- * would otherwise be lost.  Without the file, reports go to stderr as usual.
+ * would otherwise be lost.  (GCC's separate UBSan runtime ignores log_path and
+ * always writes to stderr; tests/libvirt/lab.sh says where that ends up.)
+ * Without the file, reports go to stderr as usual.
  */
 
 #ifndef HC_SANITIZER_OPTIONS_FILE

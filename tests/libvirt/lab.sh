@@ -81,10 +81,27 @@ sanitizer_setup() {
 # Fails with every sanitizer report written since the last check.  The ASan
 # runtime in QEMU warns once that it cannot follow QEMU's coroutine stack
 # switches (makecontext/swapcontext): those warnings are expected, anything
-# else is a report.
+# else is a report.  GCC's UBSan runtime is a separate library whose calls to
+# set its report path reach ASan's copy instead, so UBSan reports always go to
+# stderr: the QEMU logs (QEMU and the wrapper) and libvirtd's log (which keeps
+# a failed hook's stderr, also where libvirt ignores the failure) are searched.
 sanitizer_check() {
-        local f found=""
+        local f found="" seen off size new
         [ -n "$SANITIZER_OPTIONS_FILE" ] || return 0
+        mkdir -p "$LAB/sanitizer-seen"
+        for f in "$LAB"/log/qemu/*.log "$LAB/libvirtd.log"; do
+                [ -f "$f" ] || continue
+                # Only what was written since the last check (a log's size then).
+                seen="$LAB/sanitizer-seen/$(basename "$f")"
+                off=$(cat "$seen" 2>/dev/null || echo 0)
+                size=$(stat -c %s "$f")
+                new=$(tail -c +$((off + 1)) "$f" | head -c $((size - off)) |
+                        grep -E "runtime error: |ERROR: [A-Za-z]*Sanitizer|ERROR: Can't open file")
+                echo "$size" > "$seen"
+                [ -z "$new" ] || found+="
+== $f
+$new"
+        done
         for f in "$LAB"/sanitizer/report.*; do
                 [ -f "$f" ] || continue
                 grep -qvE "^(==[^ ]+==)?WARNING: ASan doesn't fully support makecontext/swapcontext functions|^(==[^ ]+==)?WARNING: ASan is ignoring requested __asan_handle_no_return: |^False positive error reports may follow$|^For details see https://github.com/google/sanitizers/issues/189$" "$f" ||
