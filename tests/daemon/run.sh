@@ -554,6 +554,22 @@ test_full_or_read_only_state_dir_keeps_last_good_baseline() {
         echo "full state directory (ENOSPC) and read-only (EROFS): generation held, file whole, recovered by the rescan timer"
 }
 
+# clock_jump_holds_web OFFSET REASON BEFORE: after the daemon's clock jumps by
+# OFFSET, web is held at last-known-good (values BEFORE unchanged) for REASON,
+# said in LastError, Pools and the baseline file; db (no max_record_age) is not.
+clock_jump_holds_web() {
+        echo "$1" >"$T/faketime"
+        eventually 100 sh -c "busctl --system get-property $BUS_NAME $BUS_PATH $BUS_NAME LastError | grep -q '$2'" ||
+                fail "clock $1: LastError: $(prop LastError)"
+        [ "$(jq -c '.pools[] | select(.pool == "web") | {generation, digest, registers}' "$T/state/baseline.json")" = "$3" ] ||
+                fail "clock $1: web's values moved when its records went stale"
+        jq -e --arg r "$2" '.pools[] | select(.pool == "web") | .last_known_good.reason | contains($r)' \
+                "$T/state/baseline.json" >/dev/null || fail "clock $1: web not held at last-known-good: $(cat "$T/state/baseline.json")"
+        jq -e '.pools[] | select(.pool == "db") | has("last_known_good") | not' "$T/state/baseline.json" >/dev/null ||
+                fail "clock $1: db (no max_record_age) was held too"
+        prop Pools | jq -e '.[] | select(.[0] == "web") | .[1] == "held"' >/dev/null || fail "clock $1: Pools: $(prop Pools)"
+}
+
 # Clock jumps against max_record_age.  CLOCK_REALTIME cannot be namespaced
 # (time namespaces cover only MONOTONIC and BOOTTIME), setting the host's
 # clock would disturb everything else on the machine, and hypercalld has no
@@ -587,16 +603,7 @@ test_clock_jumps_against_max_record_age() {
         jq -e '.pools[] | select(.pool == "web") | has("last_known_good") | not' "$T/state/baseline.json" >/dev/null ||
                 fail "web held at start"
         # Forward 60 days: every web record is now older than 30 days.
-        echo "+60d" >"$T/faketime"
-        eventually 100 sh -c "busctl --system get-property $BUS_NAME $BUS_PATH $BUS_NAME LastError | grep -q 'older than max_record_age 30d'" ||
-                fail "60 days on, LastError: $(prop LastError)"
-        [ "$(jq -c '.pools[] | select(.pool == "web") | {generation, digest, registers}' "$T/state/baseline.json")" = "$before" ] ||
-                fail "web's values moved when its records went stale"
-        jq -e '.pools[] | select(.pool == "web") | .last_known_good.reason | test("older than max_record_age 30d")' \
-                "$T/state/baseline.json" >/dev/null || fail "web not held at last-known-good: $(cat "$T/state/baseline.json")"
-        jq -e '.pools[] | select(.pool == "db") | has("last_known_good") | not' "$T/state/baseline.json" >/dev/null ||
-                fail "db (no max_record_age) was held too"
-        prop Pools | jq -e '.[] | select(.[0] == "web") | .[1] == "held"' >/dev/null || fail "Pools: $(prop Pools)"
+        clock_jump_holds_web "+60d" "older than max_record_age 30d" "$before"
         # Back to the real time: current again, same values.
         echo "+0" >"$T/faketime"
         eventually 100 sh -c "jq -e '.pools[] | select(.pool == \"web\") | has(\"last_known_good\") | not' '$T/state/baseline.json'" ||
@@ -608,13 +615,7 @@ test_clock_jumps_against_max_record_age() {
         jq -e '.pools[] | select(.pool == "web") | has("last_known_good") | not' "$T/state/baseline.json" >/dev/null ||
                 fail "a backward jump within max_record_age held web"
         # Back 400 days: dated further in the future than max_record_age: stale, web held, db untouched.
-        echo "-400d" >"$T/faketime"
-        eventually 100 sh -c "busctl --system get-property $BUS_NAME $BUS_PATH $BUS_NAME LastError | grep -q 'dated in the future by more than max_record_age 30d'" ||
-                fail "400 days back, LastError: $(prop LastError)"
-        [ "$(jq -c '.pools[] | select(.pool == "web") | {generation, digest, registers}' "$T/state/baseline.json")" = "$before" ] ||
-                fail "web's values moved when its records came from the future"
-        jq -e '.pools[] | select(.pool == "db") | has("last_known_good") | not' "$T/state/baseline.json" >/dev/null ||
-                fail "db (no max_record_age) was held by a backward jump"
+        clock_jump_holds_web "-400d" "dated in the future by more than max_record_age 30d" "$before"
         [ "$(prop Generation)" = 1 ] || fail "a backward jump moved the generation"
         echo "clock +60d: web held at last-known-good (stale records), db untouched; back to now: current, generation 1; -10d: nothing held; -400d: web held (records from the future), db untouched"
 }
