@@ -11,7 +11,9 @@ RUNS=${RUNS:-30}
 export SRC=$ROOT BUILD LAB=/tmp/hypercall-bench-push-start
 SHIM_PATH=$(sed -n 's/^HC_SHIM_PATH:INTERNAL=//p' "$BUILD/CMakeCache.txt")
 WRAPPER_PATH=$(sed -n 's/^HC_WRAPPER_PATH:INTERNAL=//p' "$BUILD/CMakeCache.txt")
-export SHIM_PATH WRAPPER_PATH
+# The bench measures release builds: no sanitizer runtimes in QEMU (tests/libvirt/lab.sh).
+SANITIZER_PRELOAD='' SANITIZER_OPTIONS_FILE=''
+export SHIM_PATH WRAPPER_PATH SANITIZER_PRELOAD SANITIZER_OPTIONS_FILE
 # shellcheck source=../tests/libvirt/lab.sh
 . "$ROOT/tests/libvirt/lab.sh"
 trap lab_stop EXIT
