@@ -25,6 +25,7 @@
 
 #include "catalog.h"
 #include "hc-macro.h"
+#include "lab-check.h"
 #include "record.h"
 
 /* ---- expectation tables ------------------------------------------------------ */
@@ -210,27 +211,13 @@ static int load_records(const char *dir)
 
 /* ---- assertions ---------------------------------------------------------------- */
 
-static const char *current_test = "?";
-static unsigned n_failures, n_checks;
-
-static void _printf_(2, 3) check_fail(const struct lab_record *l, const char *fmt, ...)
+/* Where a failed check points: the record's file, or the whole directory. */
+static const char *where(const struct lab_record *l)
 {
-        va_list ap;
-
-        fprintf(stderr, "%s: FAIL: %s: ", current_test, l ? l->file : records_dir);
-        va_start(ap, fmt);
-        vfprintf(stderr, fmt, ap);
-        va_end(ap);
-        fputc('\n', stderr);
-        n_failures++;
+        return l ? l->file : records_dir;
 }
 
-#define CHECK(l, cond, ...)                                                                        \
-        do {                                                                                       \
-                n_checks++;                                                                        \
-                if (!(cond))                                                                       \
-                        check_fail((l), __VA_ARGS__);                                              \
-        } while (0)
+#define CHECK(l, cond, ...) LAB_CHECK(where(l), cond, __VA_ARGS__)
 
 /* "absent", "0x3" or "0x3 (default 0x0)" */
 static const char *state_text(bool present, uint64_t value, bool has_default, uint64_t def,
@@ -329,24 +316,6 @@ static bool is_bhb_unknown_cpu(const struct lab_record *l)
 }
 
 /* ---- tests ---------------------------------------------------------------------- */
-
-#define MAX_TESTS 32
-static struct {
-        const char *name;
-        void (*fn)(void);
-} tests[MAX_TESTS];
-static size_t n_tests;
-
-#define LAB_TEST(test)                                                                             \
-        static void test(void);                                                                    \
-        __attribute__((constructor)) static void register_##test(void)                             \
-        {                                                                                          \
-                if (n_tests == MAX_TESTS)                                                          \
-                        abort();                                                                   \
-                tests[n_tests].name = #test;                                                       \
-                tests[n_tests++].fn = test;                                                        \
-        }                                                                                          \
-        static void test(void)
 
 /* Every record the tier wrote passes the strict reader, and the matrix is complete. */
 LAB_TEST(lab__records_load_and_cover_matrix)
@@ -574,45 +543,13 @@ LAB_TEST(lab__every_catalog_register_as_measured)
 
 /* ---- main ------------------------------------------------------------------------ */
 
-static int run(size_t t)
+static int setup(char **argv)
 {
-        current_test = tests[t].name;
-        n_failures = n_checks = 0;
-        tests[t].fn();
-        printf("%s: %s (%u checks, %u failed)\n", tests[t].name, n_failures ? "FAIL" : "ok", n_checks,
-               n_failures);
-        return n_failures ? EXIT_FAILURE : EXIT_SUCCESS;
+        records_dir = argv[1];
+        return load_records(records_dir);
 }
 
 int main(int argc, char **argv)
 {
-        int rc = EXIT_SUCCESS;
-
-        /* Results and failures interleave in order even when both go to one pipe. */
-        setvbuf(stdout, NULL, _IOLBF, 0);
-        if (argc == 2 && strcmp(argv[1], "--list") == 0) {
-                for (size_t t = 0; t < n_tests; t++)
-                        puts(tests[t].name);
-                return EXIT_SUCCESS;
-        }
-        if (argc < 2 || argc > 3) {
-                fprintf(stderr, "usage: lab-expect RECORDS_DIR [TEST] | --list\n");
-                return 2;
-        }
-        records_dir = argv[1];
-        if (load_records(records_dir) < 0)
-                return EXIT_FAILURE;
-        for (size_t t = 0; t < n_tests; t++) {
-                if (argc == 3 && strcmp(argv[2], tests[t].name) != 0)
-                        continue;
-                if (run(t) != EXIT_SUCCESS)
-                        rc = EXIT_FAILURE;
-                if (argc == 3)
-                        return rc;
-        }
-        if (argc == 3) {
-                fprintf(stderr, "lab-expect: no test %s (see --list)\n", argv[2]);
-                return 2;
-        }
-        return rc;
+        return lab_main(argc, argv, "lab-expect", 1, "RECORDS_DIR", setup);
 }

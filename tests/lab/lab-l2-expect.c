@@ -29,6 +29,7 @@
 #include "baseline-file.h"
 #include "catalog.h"
 #include "hc-macro.h"
+#include "lab-check.h"
 #include "vcpu-regs.h"
 
 /* ---- what a guest must see ------------------------------------------------------ */
@@ -317,27 +318,13 @@ static const struct case_expect *case_of(const char *name)
 
 /* ---- assertions ------------------------------------------------------------------ */
 
-static const char *current_test = "?";
-static unsigned n_failures, n_checks;
-
-static void _printf_(2, 3) check_fail(const struct run *r, const char *fmt, ...)
+/* Where a failed check points: the run, or the whole nested tier. */
+static const char *where(const struct run *r)
 {
-        va_list ap;
-
-        fprintf(stderr, "%s: FAIL: %s: ", current_test, r ? r->id : nested_dir);
-        va_start(ap, fmt);
-        vfprintf(stderr, fmt, ap);
-        va_end(ap);
-        fputc('\n', stderr);
-        n_failures++;
+        return r ? r->id : nested_dir;
 }
 
-#define CHECK(r, cond, ...)                                                                        \
-        do {                                                                                       \
-                n_checks++;                                                                        \
-                if (!(cond))                                                                       \
-                        check_fail((r), __VA_ARGS__);                                              \
-        } while (0)
+#define CHECK(r, cond, ...) LAB_CHECK(where(r), cond, __VA_ARGS__)
 
 static const char *or_none(const char *s)
 {
@@ -410,24 +397,6 @@ static const char *const bitmap_kernels[] = {"6.1", "6.12", "7"};
 static const char *const kernels_6[] = {"6.1", "6.12"};
 
 /* ---- tests ----------------------------------------------------------------------- */
-
-#define MAX_TESTS 32
-static struct {
-        const char *name;
-        void (*fn)(void);
-} tests[MAX_TESTS];
-static size_t n_tests;
-
-#define LAB_TEST(test)                                                                             \
-        static void test(void);                                                                    \
-        __attribute__((constructor)) static void register_##test(void)                             \
-        {                                                                                          \
-                if (n_tests == MAX_TESTS)                                                          \
-                        abort();                                                                   \
-                tests[n_tests].name = #test;                                                       \
-                tests[n_tests++].fn = test;                                                        \
-        }                                                                                          \
-        static void test(void)
 
 /* Without the shim a guest gets everything its host's kernel offers. */
 LAB_TEST(lab__guest_sees_every_service_without_a_plan)
@@ -979,7 +948,7 @@ LAB_TEST(lab__check_migration_predicts_every_outcome)
                 fw_blocked = v.fw_missing || v.fw_refused;
                 CHECK(dst, p == 0 || p == 1, "check-migration --from lab-%s-max --to lab-%s-max: exit %d", from, to,
                       p);
-                printf("%s: %s -> %s: check-migration %s; observed %s (%s%s)\n", current_test, from, to,
+                printf("%s: %s -> %s: check-migration %s; observed %s (%s%s)\n", lab_current_test, from, to,
                        p == 0 ? "allows" : p == 1 ? "refuses" : "fails", v.migrated ? "migrated" : "refused by QEMU",
                        fw_blocked ? "firmware: " : v.other_missing || v.other_refused ? "not firmware: " : "",
                        v.why[0] ? v.why : "nothing in the way");
@@ -1071,46 +1040,18 @@ static void free_runs(void)
         free(runs);
 }
 
-static int run_test(size_t t)
+static int setup(char **argv)
 {
-        current_test = tests[t].name;
-        n_failures = n_checks = 0;
-        tests[t].fn();
-        printf("%s: %s (%u checks, %u failed)\n", tests[t].name, n_failures ? "FAIL" : "ok", n_checks, n_failures);
-        return n_failures ? EXIT_FAILURE : EXIT_SUCCESS;
-}
-
-int main(int argc, char **argv)
-{
-        int rc = EXIT_SUCCESS;
-
-        setvbuf(stdout, NULL, _IOLBF, 0);
-        if (argc == 2 && strcmp(argv[1], "--list") == 0) {
-                for (size_t t = 0; t < n_tests; t++)
-                        puts(tests[t].name);
-                return EXIT_SUCCESS;
-        }
-        if (argc < 4 || argc > 5) {
-                fprintf(stderr, "usage: lab-l2-expect NESTED_DIR HYPERCALLCTL MIXED_POLICIES [TEST] | --list\n");
-                return 2;
-        }
         nested_dir = argv[1];
         ctl = argv[2];
         mixed_policies = argv[3];
         if (load_runs() < 0)
-                return EXIT_FAILURE;
+                return -1;
         atexit(free_runs);
-        for (size_t t = 0; t < n_tests; t++) {
-                if (argc == 5 && strcmp(argv[4], tests[t].name) != 0)
-                        continue;
-                if (run_test(t) != EXIT_SUCCESS)
-                        rc = EXIT_FAILURE;
-                if (argc == 5)
-                        return rc;
-        }
-        if (argc == 5) {
-                fprintf(stderr, "lab-l2-expect: no test %s (see --list)\n", argv[4]);
-                return 2;
-        }
-        return rc;
+        return 0;
+}
+
+int main(int argc, char **argv)
+{
+        return lab_main(argc, argv, "lab-l2-expect", 3, "NESTED_DIR HYPERCALLCTL MIXED_POLICIES", setup);
 }
