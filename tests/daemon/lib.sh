@@ -33,15 +33,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-fail() {
-        echo "FAIL: $*" >&2
-        exit 1
-}
-
-skip() {
-        echo "SKIP: $*"
-        exit 77
-}
+# shellcheck source=../common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
 
 # Writes a bus configuration like the system bus (default deny, root may own)
 # that includes only $T/bus/system.d; $1=permissive also allows every call.

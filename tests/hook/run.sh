@@ -35,15 +35,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-fail() {
-        echo "FAIL: $*" >&2
-        exit 1
-}
-
-skip() {
-        echo "SKIP: $*"
-        exit 77
-}
+# shellcheck source=../common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
 
 # The namespace: tmpfs over /run (so /run/hypercall is ours), $T/state bound
 # at /var/lib/hypercall, the built shim at its install path.  A missing mount
