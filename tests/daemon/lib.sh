@@ -171,3 +171,22 @@ signal_arrived() {
 }
 
 log_has() { grep -q -- "$1" "$T/daemon.log"; }
+
+# write_web_plan UUID NAME VENDOR_HYP_BMAP: the plan the hook writes for a VM of pool
+# web started at generation 1 (its digest from the current baseline file).
+write_web_plan() {
+        cat >"$T/plans/$1.plan" <<EOF
+hypercall-plan 1
+vm-uuid $1
+vm-name $2
+mode start
+pool web
+generation 1
+digest $(jq -r '.pools[] | select(.pool == "web") | .digest' "$T/state/baseline.json")
+register PSCI_VERSION 0x6030000000140000 0x10001
+register STD_BMAP 0x6030000000160000 0x1
+register STD_HYP_BMAP 0x6030000000160001 0x1
+register VENDOR_HYP_BMAP 0x6030000000160002 $3
+end
+EOF
+}

@@ -275,20 +275,7 @@ test_store_change_narrows_pool_and_audit_names_hosts() {
         start_daemon
         # A VM started at generation 1 with trng exposed.
         local uuid=6f1c2a9e-4b7d-4c1e-9a53-0d2e8f7b1c44
-        cat >"$T/plans/$uuid.plan" <<EOF
-hypercall-plan 1
-vm-uuid $uuid
-vm-name web-vm
-mode start
-pool web
-generation 1
-digest $(jq -r '.pools[] | select(.pool == "web") | .digest' "$T/state/baseline.json")
-register PSCI_VERSION 0x6030000000140000 0x10001
-register STD_BMAP 0x6030000000160000 0x1
-register STD_HYP_BMAP 0x6030000000160001 0x1
-register VENDOR_HYP_BMAP 0x6030000000160002 0x3
-end
-EOF
+        write_web_plan "$uuid" web-vm 0x3
         call Audit | jq -e '.data[0] | fromjson | .vms[0].verdict == "current"' >/dev/null || fail "audit before: $(call Audit)"
         expect_signal BaselineChanged
         jq '.host = "web-05" | .kernel = "5.19.0-old" | .registers.STD_BMAP.value = "0x0"' "$T/fleet/web-01.json" >"$T/web-05.json"
@@ -659,20 +646,7 @@ test_running_vm_from_start_plan_is_stamped() {
 </node>
 EOF
         LIBVIRT_URI="test://$T/node.xml" start_daemon
-        cat >"$T/plans/$uuid.plan" <<EOF
-hypercall-plan 1
-vm-uuid $uuid
-vm-name planned-vm
-mode start
-pool web
-generation 1
-digest $(jq -r '.pools[] | select(.pool == "web") | .digest' "$T/state/baseline.json")
-register PSCI_VERSION 0x6030000000140000 0x10001
-register STD_BMAP 0x6030000000160000 0x1
-register STD_HYP_BMAP 0x6030000000160001 0x1
-register VENDOR_HYP_BMAP 0x6030000000160002 0x1
-end
-EOF
+        write_web_plan "$uuid" planned-vm 0x1
         call Audit >/dev/null
         a=$(call Audit | jq -r '.data[0]')
         jq -e '.vms[] | select(.uuid == "'"$uuid"'") | .source == "metadata" and .running == true' <<<"$a" >/dev/null ||
