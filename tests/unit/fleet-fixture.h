@@ -15,6 +15,7 @@
 #include "fileio.h"
 #include "hc-test.h"
 #include "jsonutil.h"
+#include "migration.h"
 #include "policy.h"
 #include "record.h"
 
@@ -253,4 +254,16 @@ static inline void fx_golden(const char *rel, const char *text)
         HC_ASSERT(false, "%s differs from the golden file (diff above; HC_UPDATE_GOLDEN=1 "
                          "regenerates it)",
                   rel);
+}
+
+/* The registers a migration check names, "A,B" ("" when allowed); valid until the next call. */
+static inline const char *fx_reason_regs(const struct hc_migration *m)
+{
+        static char buf[512];
+        size_t at = 0;
+
+        buf[0] = '\0';
+        for (size_t i = 0; i < m->n_reasons && at < sizeof(buf); i++)
+                at += (size_t)snprintf(buf + at, sizeof(buf) - at, "%s%s", i ? "," : "", m->reasons[i].reg);
+        return buf;
 }

@@ -21,18 +21,6 @@ static struct hc_migration judge(const struct hc_pool_result *pool, const struct
         return m;
 }
 
-static const char *reason_regs(const struct hc_migration *m)
-{
-        static char buf[512];
-        size_t at = 0;
-
-        buf[0] = '\0';
-        for (size_t i = 0; i < m->n_reasons && at < sizeof(buf); i++)
-                at += (size_t)snprintf(buf + at, sizeof(buf) - at, "%s%s", i ? "," : "",
-                                       m->reasons[i].reg);
-        return buf;
-}
-
 struct pool_fx {
         struct hc_record_set records;
         struct hc_policy_set policies;
@@ -61,9 +49,9 @@ HC_TEST(migration__older_to_newer_allowed)
         _cleanup_(hc_record_freep) struct hc_record *c = fx_host("c", "6.1", "neoverse-n1");
         struct hc_migration m1 = judge(NULL, a, b), m2 = judge(NULL, c, a), m3 = judge(NULL, a, c);
 
-        HC_ASSERT(m1.allowed, "6.12 -> 7.3 works as is (§10.3): %s", reason_regs(&m1));
-        HC_ASSERT(m2.allowed, "6.1 -> 6.12 ok (§8): %s", reason_regs(&m2));
-        HC_ASSERT(m3.allowed, "6.12 -> 6.1 ok (§8): %s", reason_regs(&m3));
+        HC_ASSERT(m1.allowed, "6.12 -> 7.3 works as is (§10.3): %s", fx_reason_regs(&m1));
+        HC_ASSERT(m2.allowed, "6.1 -> 6.12 ok (§8): %s", fx_reason_regs(&m2));
+        HC_ASSERT(m3.allowed, "6.12 -> 6.1 ok (§8): %s", fx_reason_regs(&m3));
         hc_migration_done(&m1);
         hc_migration_done(&m2);
         hc_migration_done(&m3);
@@ -81,7 +69,7 @@ HC_TEST(migration__newer_to_older_fails_unless_pinned)
 
         unpinned = judge(NULL, rec(&f, "db-02"), rec(&f, "db-01"));
         HC_ASSERT(!unpinned.allowed, "an unpinned 7.3 VM cannot go to 6.12");
-        HC_ASSERT_STREQ(reason_regs(&unpinned), "PSCI_VERSION,VENDOR_HYP_BMAP_2");
+        HC_ASSERT_STREQ(fx_reason_regs(&unpinned), "PSCI_VERSION,VENDOR_HYP_BMAP_2");
         HC_ASSERT_STREQ(unpinned.reasons[0].message,
                         "the VM runs PSCI 1.3 (0x10003) but db-01 (6.12.117+deb12-arm64) knows at "
                         "most 1.1 (0x10001)");
@@ -89,7 +77,7 @@ HC_TEST(migration__newer_to_older_fails_unless_pinned)
         /* Under the pool baseline PSCI is pinned to 1.1; BMAP_2 (0) still travels. */
         pinned = judge(fx_find(f.b, "db"), rec(&f, "db-02"), rec(&f, "db-01"));
         HC_ASSERT(!pinned.allowed, "BMAP_2 is carried and missing on 6.12");
-        HC_ASSERT_STREQ(reason_regs(&pinned), "VENDOR_HYP_BMAP_2");
+        HC_ASSERT_STREQ(fx_reason_regs(&pinned), "VENDOR_HYP_BMAP_2");
         HC_ASSERT_STREQ(pinned.reasons[0].message,
                         "db-01 (6.12.117+deb12-arm64) has no VENDOR_HYP_BMAP_2; the VM carries it "
                         "(0x0) from db-02 (7.3.4+deb13-arm64) and the destination cannot load it "
@@ -105,10 +93,10 @@ HC_TEST(migration__legacy_host_is_one_way)
         _cleanup_(hc_record_freep) struct hc_record *new = fx_host("new", "6.1", "neoverse-n1");
         struct hc_migration up = judge(NULL, old, new), down = judge(NULL, new, old);
 
-        HC_ASSERT(up.allowed, "5.10 -> 6.1 with equal WA levels works: %s", reason_regs(&up));
+        HC_ASSERT(up.allowed, "5.10 -> 6.1 with equal WA levels works: %s", fx_reason_regs(&up));
         HC_ASSERT(!down.allowed, "6.1 -> 5.10 fails: no bitmaps there (§10.2)");
         /* An unpinned 6.1 VM also runs PSCI 1.1, which 5.10 does not know. */
-        HC_ASSERT_STREQ(reason_regs(&down), "PSCI_VERSION,STD_BMAP,STD_HYP_BMAP,VENDOR_HYP_BMAP");
+        HC_ASSERT_STREQ(fx_reason_regs(&down), "PSCI_VERSION,STD_BMAP,STD_HYP_BMAP,VENDOR_HYP_BMAP");
         hc_migration_done(&up);
         hc_migration_done(&down);
 }
@@ -121,7 +109,7 @@ HC_TEST(migration__workaround_level_must_not_drop)
         struct hc_migration up = judge(NULL, old, new);
 
         HC_ASSERT(!up.allowed, "WA3 2 -> 0 must fail");
-        HC_ASSERT_STREQ(reason_regs(&up), "SMCCC_ARCH_WORKAROUND_3");
+        HC_ASSERT_STREQ(fx_reason_regs(&up), "SMCCC_ARCH_WORKAROUND_3");
         HC_ASSERT_STREQ(up.reasons[0].message,
                         "the VM carries SMCCC_ARCH_WORKAROUND_3 level 0x2 from old "
                         "(5.10.0-32-arm64) but new (6.12.117+deb12-arm64) is at 0x0, less "
@@ -138,15 +126,15 @@ HC_TEST(migration__workaround2_compared_after_mapping)
         fx_set(dst, "SMCCC_ARCH_WORKAROUND_2", 0);
         fx_set(src, "SMCCC_ARCH_WORKAROUND_2", 1); /* UNKNOWN maps to 0 */
         m = judge(NULL, src, dst);
-        HC_ASSERT(m.allowed, "WA2 1 maps to 0: %s", reason_regs(&m));
+        HC_ASSERT(m.allowed, "WA2 1 maps to 0: %s", fx_reason_regs(&m));
         hc_migration_done(&m);
         fx_set(src, "SMCCC_ARCH_WORKAROUND_2", 2); /* AVAIL maps to 3 */
         m = judge(NULL, src, dst);
-        HC_ASSERT_STREQ(reason_regs(&m), "SMCCC_ARCH_WORKAROUND_2");
+        HC_ASSERT_STREQ(fx_reason_regs(&m), "SMCCC_ARCH_WORKAROUND_2");
         hc_migration_done(&m);
         fx_set(dst, "SMCCC_ARCH_WORKAROUND_2", 3);
         m = judge(NULL, src, dst);
-        HC_ASSERT(m.allowed, "2 and 3 are one level after mapping: %s", reason_regs(&m));
+        HC_ASSERT(m.allowed, "2 and 3 are one level after mapping: %s", fx_reason_regs(&m));
         hc_migration_done(&m);
 }
 
@@ -163,13 +151,13 @@ HC_TEST(migration__bitmap_must_fit_destination_mask)
         f.b = fx_compute(&f.records, &f.policies);
 
         free_vm = judge(NULL, rec(&f, "web-01"), rec(&f, "web-02"));
-        HC_ASSERT_STREQ(reason_regs(&free_vm), "STD_BMAP");
+        HC_ASSERT_STREQ(fx_reason_regs(&free_vm), "STD_BMAP");
         HC_ASSERT_STREQ(free_vm.reasons[0].message,
                         "the VM carries STD_BMAP 0x1 but web-02 (6.1.0-56-arm64) accepts only 0x0: "
                         "trng would be lost");
         pooled = judge(fx_find(f.b, "web"), rec(&f, "web-01"), rec(&f, "web-02"));
         HC_ASSERT(pooled.allowed, "the pool baseline hides trng, so the VM fits: %s",
-                  reason_regs(&pooled));
+                  fx_reason_regs(&pooled));
         hc_migration_done(&free_vm);
         hc_migration_done(&pooled);
 }
@@ -184,7 +172,7 @@ HC_TEST(migration__unknown_register_must_exist_on_destination)
         src->unknown[0] = 0x6030000000140004ULL;
         src->n_unknown = 1;
         m = judge(NULL, src, dst);
-        HC_ASSERT_STREQ(reason_regs(&m), "0x6030000000140004");
+        HC_ASSERT_STREQ(fx_reason_regs(&m), "0x6030000000140004");
         HC_ASSERT_STREQ(m.reasons[0].message,
                         "dst (7.3.4+deb13-arm64) lacks firmware register 0x6030000000140004, which "
                         "src (7.3.4+deb13-arm64) lists and the VM carries");
