@@ -100,13 +100,10 @@ static enum hc_exit cmd_check_migration(struct hc_invocation *inv)
                                    "check-migration: --from %s: not a host of pool %s, so no VM "
                                    "runs there under its baseline",
                                    from_name, pool);
-        e = hc_fleet_vcpu_load(inv, &in, (const struct hc_record *[]){from, to}, from == to ? 1 : 2, &vs);
+        e = hc_fleet_vcpu_load(inv, (const struct hc_record *[]){from, to}, from == to ? 1 : 2, &vs);
         if (e != HC_EXIT_OK)
                 return e;
-        if (hc_migration_check(p, from, to, &m) < 0 ||
-            (hc_vcpu_set_find(&vs, from->host) && hc_vcpu_set_find(&vs, to->host) &&
-             hc_migration_check_vcpu(from, hc_vcpu_set_find(&vs, from->host), to, hc_vcpu_set_find(&vs, to->host),
-                                     &m) < 0))
+        if (hc_migration_judge(p, from, hc_vcpu_set_find(&vs, from->host), to, hc_vcpu_set_find(&vs, to->host), &m) < 0)
                 return hc_cli_fail(HC_EXIT_UNDECIDED, "out of memory");
         doc = hc_migration_to_json(pool, from_name, to_name, &m);
         e = hc_cli_output(inv, doc, hc_print_migration, m.allowed ? HC_EXIT_OK : HC_EXIT_NO);

@@ -214,7 +214,7 @@ static enum hc_exit cmd_matrix(struct hc_invocation *inv)
         e = e ?: hc_fleet_compute(&in, hc_opt_string(inv, "pool"), &b);
         if (e != HC_EXIT_OK)
                 return e;
-        e = hc_fleet_vcpu_load(inv, &in, b->pools[0].hosts, b->pools[0].n_hosts, &vs);
+        e = hc_fleet_vcpu_load(inv, b->pools[0].hosts, b->pools[0].n_hosts, &vs);
         if (e != HC_EXIT_OK)
                 return e;
         doc = hc_matrix_to_json(&b->pools[0], &vs);

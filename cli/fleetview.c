@@ -30,14 +30,14 @@ enum hc_exit hc_fleet_inputs_load(const struct hc_invocation *inv, struct hc_fle
         return HC_EXIT_OK;
 }
 
-enum hc_exit hc_fleet_vcpu_load(const struct hc_invocation *inv, const struct hc_fleet_inputs *in,
-                                const struct hc_record *const *hosts, size_t n_hosts, struct hc_vcpu_set *ret)
+enum hc_exit hc_fleet_vcpu_load(const struct hc_invocation *inv, const struct hc_record *const *hosts, size_t n_hosts,
+                                struct hc_vcpu_set *ret)
 {
         const char *records = hc_opt_string(inv, "records") ?: HC_DEFAULT_RECORDS_DIR;
         _cleanup_(hc_buf_done) struct hc_buf missing = {0};
         struct hc_error err = {0};
 
-        if (hc_vcpu_set_load(records, &in->records, ret, &err) < 0)
+        if (hc_vcpu_set_load(records, hosts, n_hosts, ret, &err) < 0)
                 return hc_cli_fail(HC_EXIT_INVALID_INPUT, "%s", hc_error_text(&err));
         for (size_t i = 0; i < n_hosts; i++)
                 if (!hc_vcpu_set_find(ret, hosts[i]->host) &&

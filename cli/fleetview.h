@@ -37,12 +37,12 @@ void hc_fleet_inputs_done(struct hc_fleet_inputs *in);
 enum hc_exit hc_fleet_inputs_load(const struct hc_invocation *inv, struct hc_fleet_inputs *in);
 struct hc_vcpu_set;
 /*
- * The vCPU register sets beside --records (DIR/vcpu/HOST.json).  Hosts in
- * hosts[] without one are named in a note on stderr: for them only the
- * firmware registers can be judged.
+ * The vCPU register sets of hosts[] (distinct) beside --records
+ * (DIR/vcpu/HOST.json).  Hosts without one are named in a note on stderr:
+ * for them only the firmware registers can be judged.
  */
-enum hc_exit hc_fleet_vcpu_load(const struct hc_invocation *inv, const struct hc_fleet_inputs *in,
-                                const struct hc_record *const *hosts, size_t n_hosts, struct hc_vcpu_set *ret);
+enum hc_exit hc_fleet_vcpu_load(const struct hc_invocation *inv, const struct hc_record *const *hosts, size_t n_hosts,
+                                struct hc_vcpu_set *ret);
 /* The baseline of the inputs, one pool when pool is set; an exit code on failure. */
 enum hc_exit hc_fleet_compute(const struct hc_fleet_inputs *in, const char *pool,
                               struct hc_baseline **ret);

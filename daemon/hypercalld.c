@@ -1862,19 +1862,16 @@ static int method_explain(sd_bus_message *m, void *userdata, sd_bus_error *error
         return reply_json(m, doc);
 }
 
-/* The rest of the CPU state, where the store has both hosts' current vCPU register sets. */
-static int check_migration_vcpu(Context *c, const struct hc_record *from, const struct hc_record *to,
-                                struct hc_migration *mig, sd_bus_error *error)
+/* A host's vCPU register set from the store, NULL when it has none of its record's kernel. */
+static int load_current_vcpu(Context *c, const struct hc_record *r, struct hc_vcpu_regs **ret, sd_bus_error *error)
 {
-        _cleanup_(hc_vcpu_regs_freep) struct hc_vcpu_regs *fv = NULL, *tv = NULL;
         struct hc_error err = {0};
 
-        if (hc_store_load_vcpu(c->store, from->host, &fv, &err) < 0 ||
-            hc_store_load_vcpu(c->store, to->host, &tv, &err) < 0)
+        if (hc_store_load_vcpu(c->store, r->host, ret, &err) < 0)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED, "%s", hc_error_text(&err));
-        if (!hc_vcpu_regs_current(fv, from) || !hc_vcpu_regs_current(tv, to))
-                return 0;
-        return hc_migration_check_vcpu(from, fv, to, tv, mig);
+        if (!hc_vcpu_regs_current(*ret, r))
+                *ret = hc_vcpu_regs_free(*ret);
+        return 0;
 }
 
 static int method_check_migration(sd_bus_message *m, void *userdata, sd_bus_error *error)
@@ -1883,6 +1880,7 @@ static int method_check_migration(sd_bus_message *m, void *userdata, sd_bus_erro
         _cleanup_(hc_store_snapshot_done) struct hc_store_snapshot snap = {0};
         _cleanup_(hc_baseline_freep) struct hc_baseline *b = NULL;
         _cleanup_(json_object_putp) json_object *doc = NULL;
+        _cleanup_(hc_vcpu_regs_freep) struct hc_vcpu_regs *fv = NULL, *tv = NULL;
         struct hc_migration mig = {0};
         struct hc_store_record from_buf, to_buf;
         const struct hc_record *from = NULL, *to = NULL;
@@ -1905,14 +1903,15 @@ static int method_check_migration(sd_bus_message *m, void *userdata, sd_bus_erro
         r = compute_pool(c, pool, &snap, &b, error);
         if (r < 0)
                 return r;
-        r = hc_migration_check(hc_baseline_find(b, pool), from, to, &mig);
+        r = load_current_vcpu(c, from, &fv, error);
         if (r < 0)
                 return r;
-        r = check_migration_vcpu(c, from, to, &mig, error);
-        if (r < 0) {
-                hc_migration_done(&mig);
+        r = load_current_vcpu(c, to, &tv, error);
+        if (r < 0)
                 return r;
-        }
+        r = hc_migration_judge(hc_baseline_find(b, pool), from, fv, to, tv, &mig);
+        if (r < 0)
+                return r;
         doc = hc_migration_to_json(pool, from_host, to_host, &mig);
         if (!doc) {
                 hc_migration_done(&mig);

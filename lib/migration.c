@@ -258,6 +258,19 @@ int hc_migration_check_vcpu(const struct hc_record *from, const struct hc_vcpu_r
         return 0;
 }
 
+int hc_migration_judge(const struct hc_pool_result *pool, const struct hc_record *from, const struct hc_vcpu_regs *fv,
+                       const struct hc_record *to, const struct hc_vcpu_regs *tv, struct hc_migration *ret)
+{
+        int k = hc_migration_check(pool, from, to, ret);
+
+        if (k < 0 || !fv || !tv)
+                return k;
+        k = hc_migration_check_vcpu(from, fv, to, tv, ret);
+        if (k < 0)
+                hc_migration_done(ret); /* nothing half-judged reaches the caller */
+        return k;
+}
+
 static json_object *reasons_json(const struct hc_migration *m)
 {
         json_object *a = json_object_new_array();
@@ -401,14 +414,11 @@ static json_object *class_json(const struct klass *c)
         return k == 0 ? TAKE_PTR(o) : NULL;
 }
 
-/* Firmware registers always; the rest of the CPU state where both hosts' register sets are known. */
 static int check_classes(const struct hc_pool_result *pool, const struct hc_vcpu_set *vs, const struct klass *from,
                          const struct klass *to, struct hc_migration *m)
 {
-        const struct hc_vcpu_regs *fv = hc_vcpu_set_find(vs, from->rep->host), *tv = hc_vcpu_set_find(vs, to->rep->host);
-        int k = hc_migration_check(pool, from->rep, to->rep, m);
-
-        return k < 0 || !fv || !tv ? k : hc_migration_check_vcpu(from->rep, fv, to->rep, tv, m);
+        return hc_migration_judge(pool, from->rep, hc_vcpu_set_find(vs, from->rep->host), to->rep,
+                                  hc_vcpu_set_find(vs, to->rep->host), m);
 }
 
 json_object *hc_matrix_to_json(const struct hc_pool_result *pool, const struct hc_vcpu_set *vs)

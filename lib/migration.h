@@ -59,6 +59,15 @@ int hc_migration_check_vcpu(const struct hc_record *from, const struct hc_vcpu_r
                             const struct hc_record *to, const struct hc_vcpu_regs *tv,
                             struct hc_migration *m);
 
+/*
+ * The whole judgement, as check-migration, matrix and CheckMigration give it:
+ * hc_migration_check, then hc_migration_check_vcpu when both register sets
+ * are known (fv and tv current for their records, or NULL).  On error ret
+ * holds nothing.
+ */
+int hc_migration_judge(const struct hc_pool_result *pool, const struct hc_record *from, const struct hc_vcpu_regs *fv,
+                       const struct hc_record *to, const struct hc_vcpu_regs *tv, struct hc_migration *ret);
+
 /* {"schema": "hypercall.migration/v1", "pool", "from", "to", "allowed", "reasons": [...]} */
 json_object *hc_migration_to_json(const char *pool, const char *from, const char *to,
                                   const struct hc_migration *m);

@@ -400,23 +400,28 @@ void hc_vcpu_set_done(struct hc_vcpu_set *s)
                 *s = (struct hc_vcpu_set){0};
 }
 
-int hc_vcpu_set_load(const char *records_dir, const struct hc_record_set *records,
+static int compare_set_host(const void *a, const void *b)
+{
+        return strcmp((*(struct hc_vcpu_regs *const *)a)->host,
+                      (*(struct hc_vcpu_regs *const *)b)->host);
+}
+
+int hc_vcpu_set_load(const char *records_dir, const struct hc_record *const *hosts, size_t n_hosts,
                      struct hc_vcpu_set *ret, struct hc_error *err)
 {
-        struct hc_vcpu_set s = {.v = calloc(records->n + 1, sizeof(*s.v))};
+        struct hc_vcpu_set s = {.v = calloc(n_hosts + 1, sizeof(*s.v))};
         int k = 0;
 
         if (!s.v)
                 return hc_error_at(err, ENOMEM, records_dir, 0, 0, "out of memory");
-
-        for (size_t i = 0; i < records->n && k == 0; i++) {
-                k = hc_vcpu_regs_load_beside(records_dir, records->records[i]->host, &s.v[s.n],
-                                             err);
-                if (k == 0 && hc_vcpu_regs_current(s.v[s.n], records->records[i]))
+        for (size_t i = 0; i < n_hosts && k == 0; i++) {
+                k = hc_vcpu_regs_load_beside(records_dir, hosts[i]->host, &s.v[s.n], err);
+                if (k == 0 && hc_vcpu_regs_current(s.v[s.n], hosts[i]))
                         s.n++;
                 else if (k == 0)
                         s.v[s.n] = hc_vcpu_regs_free(s.v[s.n]);
         }
+        qsort(s.v, s.n, sizeof(*s.v), compare_set_host);
         if (k < 0) {
                 hc_vcpu_set_done(&s);
                 return k;
@@ -427,8 +432,10 @@ int hc_vcpu_set_load(const char *records_dir, const struct hc_record_set *record
 
 const struct hc_vcpu_regs *hc_vcpu_set_find(const struct hc_vcpu_set *s, const char *host)
 {
-        for (size_t i = 0; s && i < s->n; i++)
-                if (strcmp(s->v[i]->host, host) == 0)
-                        return s->v[i];
-        return NULL;
+        struct hc_vcpu_regs key = {.host = (char *)host}, *pkey = &key, **found;
+
+        if (!s || s->n == 0)
+                return NULL;
+        found = bsearch(&pkey, s->v, s->n, sizeof(*s->v), compare_set_host);
+        return found ? *found : NULL;
 }

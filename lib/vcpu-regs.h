@@ -82,15 +82,18 @@ const struct hc_feature_id *hc_vcpu_regs_feature_id(const struct hc_vcpu_regs *v
 /* Same registers and feature ID values and masks (hosts of one class). */
 bool hc_vcpu_regs_equal(const struct hc_vcpu_regs *a, const struct hc_vcpu_regs *b);
 
-struct hc_record_set;
-/* The vCPU register sets found beside a directory of records, by host. */
+/* The vCPU register sets found beside a directory of records, sorted by host. */
 struct hc_vcpu_set {
         struct hc_vcpu_regs **v;
         size_t n;
 };
 void hc_vcpu_set_done(struct hc_vcpu_set *s);
-/* Loads DIR/vcpu/<host>.json for each record's host; hosts without a current one are left out. */
-int hc_vcpu_set_load(const char *records_dir, const struct hc_record_set *records,
+/*
+ * Loads DIR/vcpu/<host>.json for each of hosts (distinct; only those: a
+ * check of two hosts reads two files, however large the fleet); hosts
+ * without a current one are left out.
+ */
+int hc_vcpu_set_load(const char *records_dir, const struct hc_record *const *hosts, size_t n_hosts,
                      struct hc_vcpu_set *ret, struct hc_error *err);
-/* NULL when s is NULL or the host has none. */
+/* NULL when s is NULL or the host has none (a binary search). */
 const struct hc_vcpu_regs *hc_vcpu_set_find(const struct hc_vcpu_set *s, const char *host);
