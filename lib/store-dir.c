@@ -153,10 +153,9 @@ static int dir_unpublish(struct hc_store *s, const char *host, struct hc_error *
         pending_add(d, strrchr(path, '/') + 1);
         /* Its vCPU register set goes with it: a later record of the same name is another host. */
         free(path);
-        if (asprintf(&path, "%s/%s/%s.json", d->dir, HC_VCPU_REGS_SUBDIR, host) < 0) {
-                path = NULL;
+        path = hc_vcpu_regs_path(d->dir, host);
+        if (!path)
                 return hc_error_set(err, ENOMEM, "out of memory");
-        }
         if (unlink(path) < 0 && errno != ENOENT)
                 return hc_error_at(err, errno, path, 0, 0, "cannot remove: %s", strerror(errno));
         return 0;
@@ -170,9 +169,10 @@ static int dir_publish_vcpu(struct hc_store *s, const struct hc_vcpu_regs *v, st
 
         if (!host_name_usable(v->host))
                 return hc_error_set(err, EINVAL, "\"%s\" is not a host name", v->host);
-        if (asprintf(&sub, "%s/%s", d->dir, HC_VCPU_REGS_SUBDIR) < 0 ||
-            asprintf(&path, "%s/%s.json", sub, v->host) < 0)
+        path = hc_vcpu_regs_path(d->dir, v->host);
+        if (!path || !(sub = strdup(path)))
                 return hc_error_set(err, ENOMEM, "out of memory");
+        *strrchr(sub, '/') = '\0';
         if (mkdir(sub, 0755) < 0 && errno != EEXIST)
                 return hc_error_at(err, errno, sub, 0, 0, "cannot create: %s", strerror(errno));
         return hc_vcpu_regs_save(v, path, err);

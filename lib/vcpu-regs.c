@@ -248,6 +248,13 @@ int hc_vcpu_regs_load(const char *path, struct hc_vcpu_regs **ret, struct hc_err
         return k < 0 ? k : hc_vcpu_regs_parse(text, len, path, ret, err);
 }
 
+char *hc_vcpu_regs_path(const char *records_dir, const char *host)
+{
+        char *path;
+
+        return asprintf(&path, "%s/%s/%s.json", records_dir, HC_VCPU_REGS_SUBDIR, host) < 0 ? NULL : path;
+}
+
 int hc_vcpu_regs_load_beside(const char *records_dir, const char *host, struct hc_vcpu_regs **ret,
                              struct hc_error *err)
 {
@@ -259,7 +266,8 @@ int hc_vcpu_regs_load_beside(const char *records_dir, const char *host, struct h
         assert(host);
         assert(ret);
         *ret = NULL;
-        if (asprintf(&path, "%s/%s/%s.json", records_dir, HC_VCPU_REGS_SUBDIR, host) < 0)
+        path = hc_vcpu_regs_path(records_dir, host);
+        if (!path)
                 return hc_error_at(err, ENOMEM, records_dir, 0, 0, "out of memory");
         if (access(path, F_OK) < 0 && errno == ENOENT)
                 return 0;

@@ -62,6 +62,8 @@ HC_DEFINE_CLEANUP(struct hc_vcpu_regs *, hc_vcpu_regs_free)
 int hc_vcpu_regs_parse(const char *text, size_t len, const char *origin, struct hc_vcpu_regs **ret,
                        struct hc_error *err);
 int hc_vcpu_regs_load(const char *path, struct hc_vcpu_regs **ret, struct hc_error *err);
+/* "DIR/vcpu/<host>.json", where a host's set lives beside its record; NULL when out of memory. */
+char *hc_vcpu_regs_path(const char *records_dir, const char *host);
 /*
  * Loads DIR/vcpu/<host>.json.  0 with *ret NULL when the host has none (an
  * older probe); an error when the file is malformed or names another host.
