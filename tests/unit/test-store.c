@@ -19,6 +19,7 @@
 #include "fileio.h"
 #include "hc-test.h"
 #include "store.h"
+#include "vcpu-regs.h"
 
 static char *tmpdir(void)
 {
@@ -93,6 +94,42 @@ HC_TEST(store__published_record_seen_by_refresh)
         HC_ASSERT(hc_store_refresh(s, &changed, &err) == 0, "%s", err.text);
         HC_ASSERT(changed && hc_store_count(s) == 1, "web-02 gone");
         HC_ASSERT_INTEQ(hc_store_unpublish(s, "web-02", &err), -ENOENT);
+        rmtree(dir);
+}
+
+/*
+ * A host's vCPU register set is stored beside its record (DIR/vcpu/HOST.json),
+ * where record scans never look, read back as it went in, and removed with
+ * the record: a later record of the same name is another host.
+ */
+HC_TEST(store__vcpu_set_lives_beside_its_record_and_goes_with_it)
+{
+        _cleanup_free_ char *dir = tmpdir(), *path = NULL;
+        _cleanup_free_ char *text = hc_test_read_data("vcpu/lab-6.1-max.json");
+        _cleanup_(hc_store_freep) struct hc_store *s = NULL;
+        _cleanup_(hc_record_freep) struct hc_record *a = record_for("lab-6.1-max");
+        _cleanup_(hc_vcpu_regs_freep) struct hc_vcpu_regs *v = NULL, *back = NULL;
+        _cleanup_free_ char *again = NULL;
+        struct hc_error err = {0};
+        size_t n_failures;
+        bool changed;
+
+        HC_ASSERT(hc_vcpu_regs_parse(text, strlen(text), "v.json", &v, &err) == 0, "%s", err.text);
+        HC_ASSERT(hc_store_open(dir, &s, &err) == 0, "%s", err.text);
+        HC_ASSERT(hc_store_publish(s, a, &err) == 0, "%s", err.text);
+        HC_ASSERT(hc_store_publish_vcpu(s, v, &err) == 0, "%s", err.text);
+        path = hc_vcpu_regs_path(dir, "lab-6.1-max");
+        HC_ASSERT(path && access(path, F_OK) == 0, "no %s", path);
+        HC_ASSERT(hc_store_refresh(s, &changed, &err) == 0, "%s", err.text);
+        (void)hc_store_failures(s, &n_failures);
+        HC_ASSERT(hc_store_count(s) == 1 && n_failures == 0, "vcpu/ is neither a record nor a failure");
+        HC_ASSERT(hc_store_load_vcpu(s, "lab-6.1-max", &back, &err) == 0 && back, "%s", err.text);
+        again = hc_vcpu_regs_to_string(back);
+        HC_ASSERT_STREQ(again, text);
+        hc_vcpu_regs_free(TAKE_PTR(back));
+        HC_ASSERT(hc_store_unpublish(s, "lab-6.1-max", &err) == 0, "%s", err.text);
+        HC_ASSERT(access(path, F_OK) < 0 && errno == ENOENT, "the register set outlived its record");
+        HC_ASSERT(hc_store_load_vcpu(s, "lab-6.1-max", &back, &err) == 0 && !back, "none after unpublish");
         rmtree(dir);
 }
 
