@@ -333,18 +333,9 @@ int hc_json_add(json_object *o, const char *key, json_object *v)
 
 int hc_json_add_string(json_object *o, const char *key, const char *s)
 {
-        json_object *v = NULL;
-
-        if (s) {
-                v = json_object_new_string(s);
-                if (!v)
-                        return -ENOMEM;
-        }
-        if (json_object_object_add(o, key, v) < 0) {
-                json_object_put(v);
-                return -ENOMEM;
-        }
-        return 0;
+        if (!s) /* JSON null: nothing to release if the add fails */
+                return json_object_object_add(o, key, NULL) < 0 ? -ENOMEM : 0;
+        return hc_json_add(o, key, json_object_new_string(s));
 }
 
 char *hc_json_to_text(json_object *o)
